@@ -1,0 +1,329 @@
+"""Gradient checking, shape tracing and memory accounting.
+
+``gradcheck`` compares every analytic gradient with a central difference
+
+    ∂L/∂θ_i ≈ (L(θ + ε e_i) - L(θ - ε e_i)) / 2ε,       ε = 1e-5 (error O(ε²))
+
+and reports, per parameter, the largest relative error
+|a - n| / (|a| + |n| + 1e-8) and where it is. It runs in float64: in float32
+the rounding of L (about 1e-7 · |L|) divided by 2ε swamps the comparison.
+
+Even in float64 a central difference cannot resolve everything: L itself is
+rounded to about 1e-16 · |L|, so the numeric derivative carries noise of about
+1e-16 · |L| / ε ≈ 1e-11 · |L|. An entry whose gradient is itself that small
+(a weight behind a nearly dead unit, say) can show a "relative error" of 1e-5
+that only measures the noise. The report gives the formula's maximum over
+every entry; to pass, each entry must meet the tolerance or differ by less
+than the noise floor 8 · 2.2e-16 · max(1, |L|) / ε, and the report counts
+the entries that passed only that way.
+
+``trace`` runs a model once on a batch and reads off what it made: the
+forward table (operation, formula, shape), the backward table (each
+gradient, its formula, its shape), the parameter count and the memory table.
+"""
+
+import numpy as np
+
+from .mlp import MLP
+from .nn.dropout import Dropout
+from .nn.module import Module
+
+
+# --- walking a module --------------------------------------------------------------------
+
+def submodules(obj):
+    """``obj`` and every Module inside it (attributes, lists, dicts), each once."""
+    seen, stack, found = set(), [obj], []
+    while stack:
+        m = stack.pop()
+        if id(m) in seen:
+            continue
+        seen.add(id(m))
+        if isinstance(m, Module):
+            found.append(m)
+            stack.extend(v for v in vars(m).values() if isinstance(v, (Module, list, tuple, dict)))
+        elif isinstance(m, (list, tuple)):
+            stack.extend(v for v in m if isinstance(v, (Module, list, tuple, dict)))
+        elif isinstance(m, dict):
+            stack.extend(v for v in m.values() if isinstance(v, (Module, list, tuple, dict)))
+    return found
+
+
+def _key(a):
+    """One key per block of memory: (address, bytes)."""
+    return a.__array_interface__["data"][0], a.nbytes
+
+
+def held_arrays(model):
+    """Every distinct NumPy array the model's modules hold (parameters, gradients, caches)."""
+    arrays = {}
+    for m in submodules(model):
+        for value in vars(m).values():
+            for a in (value.values() if isinstance(value, dict) else
+                      value if isinstance(value, (list, tuple)) else [value]):
+                if isinstance(a, np.ndarray) and a.nbytes:
+                    arrays.setdefault(_key(a), a)
+    return list(arrays.values())
+
+
+def held_bytes(model):
+    """The bytes of every distinct array the model holds: the real memory, measured."""
+    return sum(a.nbytes for a in held_arrays(model))
+
+
+# --- gradient checking -------------------------------------------------------------------
+
+def rel_error(a, n):
+    """|a - n| / (|a| + |n| + 1e-8), elementwise."""
+    return np.abs(a - n) / (np.abs(a) + np.abs(n) + 1e-8)
+
+
+class GradcheckReport:
+    """One row per parameter: name, shape, max relative error, worst index and both values there."""
+
+    def __init__(self, rows, tol, noise_floor):
+        self.rows, self.tol, self.noise_floor = rows, tol, noise_floor
+
+    @property
+    def max_error(self):
+        return max((r["max_error"] for r in self.rows), default=0.0)
+
+    @property
+    def passed(self):
+        return all(r["passed"] for r in self.rows)
+
+    def __getitem__(self, name):
+        return next(r for r in self.rows if r["name"] == name)
+
+    def __str__(self):
+        lines = [f"{'parameter':<22} {'shape':<12} {'max rel error':>13}  {'worst index':<12} "
+                 f"{'analytic':>12} {'numeric':>12}  ok"]
+        for r in self.rows:
+            ok = ("yes" if r["max_error"] <= self.tol else "yes*") if r["passed"] else "NO"
+            lines.append(f"{r['name']:<22} {str(r['shape']):<12} {r['max_error']:>13.2e}  "
+                         f"{str(r['worst_index']):<12} {r['analytic']:>12.5e} {r['numeric']:>12.5e}  {ok}")
+        verdict = "passed" if self.passed else "FAILED"
+        lines.append(f"{verdict}: max relative error {self.max_error:.2e} (tolerance {self.tol:g})")
+        noisy = sum(r["at_noise_floor"] for r in self.rows)
+        if noisy:
+            lines.append(f"* {noisy} entries above the tolerance differ by less than the "
+                         f"finite-difference noise floor {self.noise_floor:.1e}: tiny gradients "
+                         "a central difference cannot resolve; they count as agreeing")
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+
+def _numeric_grad(f, x, eps):
+    """Central differences of the scalar f() with respect to every entry of x (changed in place)."""
+    grad = np.zeros_like(x)
+    flat, g = x.reshape(-1), grad.reshape(-1)
+    for i in range(flat.size):
+        old = flat[i]
+        flat[i] = old + eps
+        plus = f()
+        flat[i] = old - eps
+        minus = f()
+        flat[i] = old
+        g[i] = (plus - minus) / (2 * eps)
+    return grad
+
+
+def _row(name, analytic, numeric, tol, noise_floor):
+    err = rel_error(analytic, numeric)
+    within_noise = np.abs(analytic - numeric) <= noise_floor
+    i = np.unravel_index(int(np.argmax(err)), err.shape) if err.size else ()
+    return {"name": name, "shape": analytic.shape, "max_error": float(err.max(initial=0.0)),
+            "worst_index": tuple(int(j) for j in i),
+            "analytic": float(analytic[i]) if err.size else 0.0,
+            "numeric": float(numeric[i]) if err.size else 0.0,
+            "passed": bool(np.all((err <= tol) | within_noise)),
+            "at_noise_floor": int(np.sum((err > tol) & within_noise))}
+
+
+def gradcheck(model, X, y=None, *, eps=1e-5, tol=1e-6, training=True, seed=0):
+    """Compare every analytic gradient of ``model`` with central differences.
+
+    ``model`` is an MLP (the loss is its own, against ``y``) or any Module (the
+    loss is Σ out ⊙ R for a fixed random R, and dL/dx is checked too).
+    Dropout masks are held fixed during the check; buffers such as
+    BatchNorm's running statistics are put back afterwards. Needs float64.
+    """
+    X = np.array(X)                       # a copy: the check nudges its entries
+    bad = [k for k, p in model.params.items() if p.dtype != np.float64]
+    if X.dtype != np.float64 or bad:
+        raise ValueError("gradient checks need float64 inputs and parameters (float32 rounding "
+                         f"swamps a finite difference); got X {X.dtype}"
+                         + (f", {bad[0]} {model.params[bad[0]].dtype}" if bad else ""))
+    saved = model.state_dict()
+    dropouts = [m for m in submodules(model) if isinstance(m, Dropout)]
+    is_mlp = isinstance(model, MLP)
+    try:
+        if is_mlp:
+            L0 = model.loss_and_grad(X, y, training)
+            loss = lambda: model.loss_of(X, y, training)           # noqa: E731
+        else:
+            out = model.forward(X, training)
+            R = np.random.default_rng(seed).standard_normal(out.shape)
+            dX = model.backward(R)
+            L0 = float(np.sum(out * R))
+            loss = lambda: float(np.sum(model.forward(X, training) * R))   # noqa: E731
+        for d in dropouts:
+            d.fixed_mask = d.mask               # replay the same mask on every forward
+        analytic = {k: g.copy() for k, g in model.grads.items()}
+        floor = 8 * np.finfo(np.float64).eps * max(1.0, abs(L0)) / eps
+        rows = [_row(name, analytic[name], _numeric_grad(loss, p, eps), tol, floor)
+                for name, p in model.params.items()]
+        if not is_mlp and dX is not None:
+            rows.append(_row("input", dX, _numeric_grad(loss, X, eps), tol, floor))
+    finally:
+        for d in dropouts:
+            d.fixed_mask = None
+        model.load_state_dict(saved)
+    return GradcheckReport(rows, tol, floor)
+
+
+# --- shape trace and memory --------------------------------------------------------------
+
+class Trace:
+    """Forward and backward tables, parameter count and memory of a model at one batch size."""
+
+    def __init__(self, batch, forward, backward, params, memory, itemsize, dtype):
+        self.batch, self.forward, self.backward = batch, forward, backward
+        self.params, self.memory, self.itemsize, self.dtype = params, memory, itemsize, dtype
+
+    def floats(self, what):
+        return self.memory[what] // self.itemsize
+
+    def bytes(self, what):
+        return self.memory[what]
+
+    def __str__(self):
+        out = [f"Forward (batch B = {self.batch})", _table(["operation", "formula", "shape"], self.forward),
+               "", "Backward", _table(["gradient", "formula", "shape"], self.backward), "",
+               f"Parameters: {self.params:,}", "",
+               f"Memory ({self.dtype}, {self.itemsize} bytes per float)",
+               _table(["what", "floats", "bytes"],
+                      [(k, f"{v // self.itemsize:,}", _human(v)) for k, v in self.memory.items()])]
+        return "\n".join(out)
+
+
+def _human(n):
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1024
+
+
+def _table(header, rows):
+    rows = [tuple(str(c) for c in r) for r in rows]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    return "\n".join([fmt.format(*header), fmt.format(*("-" * w for w in widths))]
+                     + [fmt.format(*r) for r in rows])
+
+
+def _shape(a):
+    return str(tuple(np.shape(a)))
+
+
+def _sample_targets(model, B, rng):
+    K = model.layer_sizes[-1]
+    if model.task == "classification":
+        return rng.integers(0, K, B)
+    if model.task == "binary":
+        return rng.integers(0, 2, B)
+    return rng.standard_normal((B, K))
+
+
+def trace(model, batch=64, seed=0):
+    """Trace ``model`` (an MLP, or layer sizes for a ReLU/softmax MLP) at batch size ``batch``."""
+    if not isinstance(model, MLP):
+        model = MLP(model, seed=seed)
+    rng = np.random.default_rng(seed)
+    B, L = batch, len(model.layers)
+    X = rng.standard_normal((B, model.layer_sizes[0])).astype(model.dtype)
+    saved = model.state_dict()
+    model.loss_and_grad(X, _sample_targets(model, B, rng))
+    model.load_state_dict(saved)             # leave running statistics as they were
+
+    fwd, bwd = [("input", "a0 = X", _shape(X))], []
+    for l, layer in enumerate(model.layers, 1):
+        bias = f" + b{l}" if layer.b is not None else ""
+        fwd.append((f"layers.{l - 1} linear", f"z{l} = a{l - 1} @ W{l}.T{bias}", _shape(layer.z)))
+        pre = f"z{l}"
+        if layer.norm is not None:
+            fwd.append((f"layers.{l - 1} {layer.norm.name}norm", f"h{l} = γ{l} ⊙ norm(z{l})"
+                        + (f" + β{l}" if "bias" in layer.norm.params else ""), _shape(layer.z)))
+            pre = f"h{l}"
+        fwd.append((f"layers.{l - 1} {layer.activation.name}",
+                    f"a{l} = {layer.activation.name}({pre})", _shape(layer.a)))
+        if layer.dropout is not None:
+            fwd.append((f"layers.{l - 1} dropout", f"a{l} = a{l} ⊙ m{l} / (1 - {layer.dropout.p})",
+                        _shape(layer.a)))
+    out = model.layers[-1]
+    fwd.append(("loss", {"cross_entropy": f"L = -mean(log a{L}[y])",
+                         "binary_cross_entropy": f"L = mean(softplus(z{L}) - y z{L})",
+                         "mse": f"L = sum((a{L} - y)²) / 2n"}[model.loss], "()"))
+
+    if model.loss == "cross_entropy":
+        bwd.append((f"dz{L}", f"(a{L} - Y) / B", _shape(out.z)))
+    elif model.loss == "binary_cross_entropy":
+        bwd.append((f"dz{L}", f"(σ(z{L}) - y) / B", _shape(out.z)))
+    else:
+        bwd.append((f"da{L}", f"(a{L} - y) / n", _shape(out.a)))
+        bwd.append((f"dz{L}", f"da{L} ⊙ {out.activation.name}'(z{L})", _shape(out.z)))
+    for l in range(L, 0, -1):
+        layer = model.layers[l - 1]
+        if l < L:
+            bwd.append((f"da{l}", f"dz{l + 1} @ W{l + 1}", _shape(layer.a)))
+            if layer.dropout is not None:
+                bwd.append((f"da{l}", f"da{l} ⊙ m{l} / (1 - {layer.dropout.p})", _shape(layer.a)))
+            pre = f"h{l}" if layer.norm is not None else f"z{l}"
+            bwd.append((f"d{pre}", f"da{l} ⊙ {layer.activation.name}'({pre})", _shape(layer.a)))
+            if layer.norm is not None:
+                bwd.append((f"dγ{l}", f"sum(dh{l} ⊙ x̂{l}, axis=0)", _shape(layer.norm.grads["weight"])))
+                if "bias" in layer.norm.grads:
+                    bwd.append((f"dβ{l}", f"sum(dh{l}, axis=0)", _shape(layer.norm.grads["bias"])))
+                bwd.append((f"dz{l}", f"{layer.norm.name}norm_backward(dh{l})", _shape(layer.z)))
+        bwd.append((f"dW{l}", f"dz{l}.T @ a{l - 1}", _shape(layer.dW)))
+        if layer.b is not None:
+            bwd.append((f"db{l}", f"sum(dz{l}, axis=0)", _shape(layer.db)))
+
+    memory = _memory(model, X)
+    return Trace(B, fwd, bwd, model.count_params(), memory, model.dtype.itemsize, model.dtype.name)
+
+
+def _memory(model, X):
+    """Bytes held after a forward and backward, by kind (each array once); and what inference needs."""
+    counted = set()
+
+    def total(arrays):
+        n = 0
+        for a in arrays:
+            if a is not None and _key(a) not in counted:
+                counted.add(_key(a))
+                n += a.nbytes
+        return n
+
+    layers = model.layers
+    norms = [l.norm for l in layers if l.norm is not None]
+    mem = {
+        "weights": total(l.W for l in layers),
+        "biases": total(l.b for l in layers),
+    }
+    if norms:
+        mem["norm parameters (γ, β)"] = total(p for n in norms for p in n.params.values())
+        mem["norm running statistics"] = total(b for n in norms for b in n.buffers.values())
+    mem["gradients"] = total(model.grads.values())
+    mem["cached activations (X, a)"] = total([X] + [l.a for l in layers])
+    mem["cached pre-activations (z)"] = total(l.z for l in layers)
+    extra = [getattr(m, name, None) for m in submodules(model) for name in type(m).caches]
+    mem["other caches (masks, norm and activation internals)"] = total(
+        a for a in extra if isinstance(a, np.ndarray))
+    mem["training total"] = sum(mem.values())
+    B = len(X)
+    live = max(B * (l.W.shape[1] + l.W.shape[0]) for l in layers) * X.itemsize  # a layer's input + output
+    mem["inference total"] = (mem["weights"] + mem["biases"] + mem.get("norm parameters (γ, β)", 0)
+                              + mem.get("norm running statistics", 0) + live)
+    return mem

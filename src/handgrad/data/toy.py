@@ -1,0 +1,94 @@
+"""Small seeded datasets for the lessons: X float32 (n, d), y int64 labels or float32 targets."""
+
+import numpy as np
+
+from ..nn.init import as_generator
+
+
+def _out(X, y):
+    y = np.asarray(y)
+    return np.asarray(X, dtype=np.float32), (y.astype(np.int64) if y.dtype.kind in "iub"
+                                             else y.astype(np.float32))
+
+
+def make_xor(n_samples=4, noise=0.0, seed=None, rng=None):
+    """XOR: the four corners of the unit square, label x1 != x2 (not linearly separable).
+
+    With n_samples > 4, corners are drawn at random and jittered by ``noise``.
+    """
+    corners = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
+    if n_samples == 4 and noise == 0:
+        idx = np.arange(4)
+    else:
+        rng = as_generator(rng, seed)
+        idx = rng.integers(0, 4, n_samples)
+    X = corners[idx]
+    if noise:
+        X = X + noise * rng.standard_normal(X.shape)
+    return _out(X, np.array([0, 1, 1, 0])[idx])
+
+
+def make_blobs(n_samples=300, n_features=4, centers=3, center_std=3.0, cluster_std=1.0,
+               seed=None, rng=None):
+    """Gaussian blobs: centers ~ N(0, center_std²) in n_features dimensions, points ~ N(center, 1)."""
+    rng = as_generator(rng, seed)
+    C = rng.standard_normal((centers, n_features)) * center_std
+    y = rng.integers(0, centers, n_samples)
+    X = C[y] + cluster_std * rng.standard_normal((n_samples, n_features))
+    return _out(X, y)
+
+
+def make_spiral(n_per_class=100, n_classes=3, noise=0.2, seed=None, rng=None):
+    """K interleaved spiral arms in 2-D (CS231n's spiral): radius 0→1, angle turning with it."""
+    rng = as_generator(rng, seed)
+    X, y = [], []
+    for k in range(n_classes):
+        r = np.linspace(0.0, 1.0, n_per_class)
+        t = np.linspace(k * 4, (k + 1) * 4, n_per_class) + noise * rng.standard_normal(n_per_class)
+        X.append(np.c_[r * np.sin(t), r * np.cos(t)])
+        y.append(np.full(n_per_class, k))
+    return _out(np.vstack(X), np.concatenate(y))
+
+
+def make_quadrants(n_samples=400, seed=None, rng=None):
+    """Points uniform in [-1, 1]²; the label is the quadrant (0: x>0,y>0; 1: x<0,y>0; 2; 3)."""
+    rng = as_generator(rng, seed)
+    X = rng.uniform(-1, 1, (n_samples, 2))
+    right, up = X[:, 0] > 0, X[:, 1] > 0
+    y = np.select([right & up, ~right & up, ~right & ~up], [0, 1, 2], default=3)
+    return _out(X, y)
+
+
+def make_circles(n_samples=400, noise=0.05, factor=0.5, seed=None, rng=None):
+    """Two concentric circles (radius 1 and ``factor``); label 1 for the inner one."""
+    rng = as_generator(rng, seed)
+    y = rng.integers(0, 2, n_samples)
+    t = rng.uniform(0, 2 * np.pi, n_samples)
+    r = np.where(y == 1, factor, 1.0)
+    X = np.c_[r * np.cos(t), r * np.sin(t)] + noise * rng.standard_normal((n_samples, 2))
+    return _out(X, y)
+
+
+def make_separable(n_samples=400, n_features=2, margin=0.1, seed=None, rng=None):
+    """Linearly separable classes: label = [w·x > 0] for a random w, points within ``margin`` dropped."""
+    rng = as_generator(rng, seed)
+    w = rng.standard_normal(n_features)
+    w /= np.linalg.norm(w)
+    X = np.empty((0, n_features))
+    while len(X) < n_samples:
+        cand = rng.uniform(-1, 1, (2 * n_samples, n_features))
+        X = np.vstack([X, cand[np.abs(cand @ w) > margin]])
+    X = X[:n_samples]
+    return _out(X, (X @ w > 0).astype(np.int64))
+
+
+def make_sine(n_samples=200, noise=0.0, seed=None, rng=None):
+    """Regression of y = sin(x) on x ~ U(-π, π): X (n, 1), y (n, 1) float32."""
+    rng = as_generator(rng, seed)
+    x = np.sort(rng.uniform(-np.pi, np.pi, n_samples))
+    y = np.sin(x) + noise * rng.standard_normal(n_samples)
+    return _out(x[:, None], y[:, None].astype(np.float64))
+
+
+TOY = {"xor": make_xor, "blobs": make_blobs, "spiral": make_spiral, "quadrants": make_quadrants,
+       "circles": make_circles, "separable": make_separable, "sine": make_sine}

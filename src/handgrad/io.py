@@ -1,0 +1,154 @@
+"""Checkpoints: ``.safetensors`` files, written atomically, loaded without unpickling.
+
+A checkpoint holds the model's tensors under their PyTorch-style names
+(``layers.0.weight``), the optimizer's state tensors under
+``optimizer.<param>.<slot>``, and, as JSON strings in the metadata, the model
+spec, the optimizer's hyperparameters and step count, the schedule, the
+history and the random generator's state. Any backend can read it: the
+NumPy MLP here, ``safetensors.torch`` or ``mlx.core.load``.
+
+Writing goes to a temporary file in the same folder, is flushed to disk and
+then renamed over the target: a crash mid-save leaves the previous file whole.
+"""
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+FORMAT = "handgrad-checkpoint/1"
+OPTIMIZER_PREFIX = "optimizer."
+
+
+def to_numpy(value):
+    """A NumPy array from a NumPy, PyTorch or MLX array."""
+    if hasattr(value, "detach"):           # torch.Tensor
+        value = value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+def atomic_write(path, data):
+    """Write bytes to ``path`` via a temporary file and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def save_tensors(path, tensors, metadata=None):
+    """Save a dict of arrays (any backend) and string metadata as one .safetensors file."""
+    from safetensors.numpy import save
+    arrays = {k: np.ascontiguousarray(to_numpy(v)) for k, v in tensors.items()}
+    atomic_write(path, save(arrays, metadata={k: str(v) for k, v in (metadata or {}).items()}))
+
+
+def load_tensors(path):
+    """(tensors, metadata) from a .safetensors file, or a ValueError saying what is wrong."""
+    from safetensors import SafetensorError, safe_open
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    try:
+        with safe_open(str(path), framework="numpy") as f:
+            metadata = f.metadata() or {}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except (SafetensorError, OSError, ValueError) as e:
+        raise ValueError(f"{path} is not a readable .safetensors file ({e})") from None
+    return tensors, metadata
+
+
+def save_checkpoint(path, model, *, optimizer=None, schedule=None, history=None, rng=None,
+                    extra=None):
+    """Save ``model`` (anything with ``spec`` and ``state_dict()``) and its training state.
+
+    ``rng`` defaults to ``model.rng`` when the model has one.
+    """
+    tensors = dict(model.state_dict())
+    meta = {"format": FORMAT, "spec": json.dumps(model.spec)}
+    if optimizer is not None:
+        sd = optimizer.state_dict()
+        for name, slots in sd["state"].items():
+            for slot, array in slots.items():
+                tensors[f"{OPTIMIZER_PREFIX}{name}.{slot}"] = array
+        meta["optimizer"] = json.dumps({k: sd[k] for k in ("type", "t", "lr", "hyper")})
+    if schedule is not None:
+        meta["schedule"] = json.dumps(schedule.state_dict())
+    if history is not None:
+        meta["history"] = json.dumps(history.rows)
+    rng = getattr(model, "rng", None) if rng is None else rng
+    if rng is not None:
+        meta["rng"] = json.dumps(rng.bit_generator.state)
+    for k, v in (extra or {}).items():
+        meta[k] = json.dumps(v)
+    save_tensors(path, tensors, meta)
+
+
+class Checkpoint:
+    """What a checkpoint file holds: ``state`` (model tensors), ``spec`` and the training state."""
+
+    def __init__(self, tensors, metadata, path=None):
+        self.path = path
+        self.metadata = metadata
+        if "spec" not in metadata:
+            raise ValueError(f"{path} has no handgrad spec in its metadata; "
+                             "was it written by handgrad.io.save_checkpoint?")
+        self.spec = json.loads(metadata["spec"])
+        self.state = {k: v for k, v in tensors.items() if not k.startswith(OPTIMIZER_PREFIX)}
+        self.optimizer_tensors = {k[len(OPTIMIZER_PREFIX):]: v for k, v in tensors.items()
+                                  if k.startswith(OPTIMIZER_PREFIX)}
+
+    def meta(self, key, default=None):
+        return json.loads(self.metadata[key]) if key in self.metadata else default
+
+    def optimizer(self):
+        """The optimizer, rebuilt with its moments and step count (None if not saved)."""
+        from .optim import optimizer_from_state
+        sd = self.meta("optimizer")
+        if sd is None:
+            return None
+        state = {}
+        for key, array in self.optimizer_tensors.items():
+            name, slot = key.rsplit(".", 1)
+            state.setdefault(name, {})[slot] = array
+        return optimizer_from_state({**sd, "state": state})
+
+    def schedule(self):
+        from .optim import schedule_from_state
+        sd = self.meta("schedule")
+        return None if sd is None else schedule_from_state(sd)
+
+    def history(self):
+        from .train import History
+        return History(self.meta("history", []))
+
+    def model(self, dtype=None):
+        """The NumPy MLP with these weights (and its generator's saved state)."""
+        from .mlp import MLP
+        model = MLP.from_spec(self.spec, dtype=dtype)
+        model.load_state_dict(self.state)
+        rng_state = self.meta("rng")
+        if rng_state is not None:
+            model.rng.bit_generator.state = rng_state
+        return model
+
+
+def load_checkpoint(path):
+    """Read a checkpoint file; build the model with ``.model()``."""
+    tensors, metadata = load_tensors(path)
+    return Checkpoint(tensors, metadata, path=str(path))
+
+
+def load_model(path, dtype=None):
+    """The NumPy MLP saved at ``path``."""
+    return load_checkpoint(path).model(dtype=dtype)

@@ -1,0 +1,365 @@
+"""The seed API: ``Layer`` and ``MLP``, built from the primitives in ``handgrad.nn``.
+
+A layer l maps the previous activation a(l-1) to its own:
+
+    z(l) = a(l-1) W(l)ᵀ + b(l)        (B, n_{l-1}) @ (n_{l-1}, n_l) -> (B, n_l)
+    a(l) = f(z(l))                    (B, n_l)
+
+and the backward pass runs the chain rule from the loss back to the input:
+
+    δ(L) = dL/dz(L)                   from the loss, fused: (p - y)/B, (σ(z) - y)/B
+    δ(l) = (δ(l+1) W(l+1)) ⊙ f'(z(l)) the recurrence for every hidden layer
+    dW(l) = δ(l)ᵀ a(l-1)              (n_l, B) @ (B, n_{l-1}) -> (n_l, n_{l-1})
+    db(l) = Σ_batch δ(l)              (n_l,)
+
+Linear.backward computes δ(l+1) W(l+1); each activation's own backward
+multiplies by f'(z(l)) from what it cached in the forward pass.
+"""
+
+import numpy as np
+
+from .nn.activations import Activation, Identity, get_activation
+from .nn.dropout import Dropout
+from .nn.init import as_generator
+from .nn.linear import Linear
+from .nn.losses import (binary_cross_entropy, check_labels, cross_entropy, is_label_vector, mse)
+from .nn.module import Module
+from .nn.norms import get_norm
+
+
+class Layer(Linear):
+    """One layer: a = f(a_prev @ W.T + b), W (n_out, n_in) as in torch.nn.Linear.
+
+    A hidden layer may add a norm between the linear map and the activation
+    and dropout after it:  z = a_prev Wᵀ + b -> h = norm(z) -> a = dropout(f(h)).
+    Caches ``a_prev``, ``z`` and ``a``; holds ``W``, ``b``, ``dW``, ``db``.
+    ``activation`` is an Activation, a name ("relu", "softmax", …) or None
+    (a linear output).
+    """
+
+    def __init__(self, n_in, n_out, activation=None, *, bias=True, norm=None, dropout=0.0,
+                 init="he", rng=None, dtype=np.float32):
+        rng = as_generator(rng)
+        super().__init__(n_in, n_out, bias=bias, init=init, rng=rng, dtype=dtype)
+        self.activation = get_activation(activation)
+        self.norm = get_norm(norm, n_out, dtype)
+        self.dropout = Dropout(dropout, rng=rng) if dropout else None
+        if self.norm is not None:
+            self.add_child("norm", self.norm)
+
+    @property
+    def a_prev(self):
+        return self.x
+
+    def forward(self, a_prev, training=True):
+        self.z = super().forward(a_prev)                                 # (B, n_out)
+        h = self.norm.forward(self.z, training) if self.norm else self.z  # (B, n_out)
+        a = self.activation.forward(h)                                   # (B, n_out)
+        if self.dropout is not None:
+            a = self.dropout.forward(a, training)                        # (B, n_out)
+        self.a = a
+        return a
+
+    def backward(self, grad_a):
+        """Given dL/da (B, n_out): δ = dL/da ⊙ f'(z) through each part, then the linear backward."""
+        if self.dropout is not None:
+            grad_a = self.dropout.backward(grad_a)                       # (B, n_out)
+        delta = self.activation.backward(grad_a)                         # (B, n_out) ⊙ f'
+        if self.norm is not None:
+            delta = self.norm.backward(delta)                            # (B, n_out)
+        return self.backward_delta(delta)                                # (B, n_in) or None
+
+    def __repr__(self):
+        n_out, n_in = self.W.shape
+        extras = "".join([f", norm={type(self.norm).__name__}" if self.norm else "",
+                          f", dropout={self.dropout.p}" if self.dropout else "",
+                          "" if self.b is not None else ", bias=False"])
+        return f"Layer({n_in}, {n_out}, {self.activation!r}{extras})"
+
+
+def _per_layer(value, n, what):
+    """``value`` repeated n times, or checked to be a list of n."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != n:
+            raise ValueError(f"{what} needs {n} entries (one per layer); got {len(value)}")
+        return list(value)
+    return [value] * n
+
+
+def _output_loss(activation):
+    """The loss an output activation implies: softmax → CE, sigmoid → BCE, else MSE."""
+    return {"softmax": "cross_entropy", "sigmoid": "binary_cross_entropy"}.get(activation.name, "mse")
+
+
+class MLP(Module):
+    """A multi-layer perceptron with a hand-written backward pass.
+
+    MLP([784, 256, 10], ["relu", "softmax"]) is the lesson's network. One
+    activation per weight layer, by name or instance (default: ReLU hidden
+    layers, softmax output). The output activation picks the loss:
+    softmax → cross-entropy, sigmoid → binary cross-entropy, anything else →
+    MSE. ``norm`` ("batch", "layer", "rms"), ``dropout`` (a probability) and
+    ``bias`` apply to every hidden layer or take one entry per layer (bias:
+    one per weight layer). Randomness — init, shuffling, dropout masks — all
+    comes from ``self.rng``, built from ``seed`` (or pass ``rng``).
+
+    Every weight is drawn by ``init_method``; the output layer's is then scaled
+    by ``output_scale`` (0.01), so the untrained network starts out undecided:
+    logits near 0, uniform probabilities, a first loss of log K. Large initial
+    logits would make confident wrong guesses that the first steps must undo.
+    ``output_scale=1`` keeps the plain init.
+    """
+
+    def __init__(self, layer_sizes, activations=None, init_method="he", seed=None,
+                 dtype=np.float32, *, norm=None, dropout=0.0, bias=True, output_scale=0.01,
+                 rng=None):
+        super().__init__()
+        sizes = [int(n) for n in layer_sizes]
+        if len(sizes) < 2 or min(sizes) < 1:
+            raise ValueError(f"layer_sizes needs at least 2 positive sizes; got {list(layer_sizes)}")
+        n_weights = len(sizes) - 1
+        if activations is None:
+            activations = ["relu"] * (n_weights - 1) + ["softmax"]
+        activations = _per_layer(activations, n_weights, "activations")
+        norms = _per_layer(norm, n_weights - 1, "norm") + [None]
+        dropouts = _per_layer(dropout, n_weights - 1, "dropout") + [0.0]
+        biases = _per_layer(bias, n_weights, "bias")
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be float32 or float64; got {self.dtype}")
+        self.init_method, self.output_scale = init_method, output_scale
+        self.rng = as_generator(rng, seed)
+        self.layers = []
+        for i in range(n_weights):
+            act = activations[i]
+            if isinstance(act, Activation) and any(act is l.activation for l in self.layers):
+                raise ValueError("each layer needs its own activation instance (they cache)")
+            layer = Layer(sizes[i], sizes[i + 1], act, bias=biases[i], norm=norms[i],
+                          dropout=dropouts[i], init=init_method, rng=self.rng, dtype=self.dtype)
+            self.layers.append(layer)
+            self.add_child(f"layers.{i}", layer)
+        self.layers[-1].params["weight"] *= output_scale   # start undecided: logits near 0
+        self.layers[0].needs_input_grad = False     # nobody needs dL/dX: skip that matmul
+        self.layer_sizes = sizes
+        self.loss = _output_loss(self.layers[-1].activation)
+
+    # --- description -------------------------------------------------------------------
+
+    @property
+    def spec(self):
+        """Everything needed to build this architecture again (here or in a twin)."""
+        return {
+            "layer_sizes": list(self.layer_sizes),
+            "activations": [l.activation.spec() for l in self.layers],
+            "norm": [l.norm.name if l.norm else None for l in self.layers[:-1]],
+            "dropout": [l.dropout.p if l.dropout else 0.0 for l in self.layers[:-1]],
+            "bias": [l.b is not None for l in self.layers],
+            "init": self.init_method if isinstance(self.init_method, str) else "custom",
+            "output_scale": self.output_scale,
+            "dtype": self.dtype.name,
+        }
+
+    @classmethod
+    def from_spec(cls, spec, seed=None, rng=None, dtype=None):
+        norms = spec.get("norm") or None
+        return cls(spec["layer_sizes"], spec["activations"], spec.get("init", "he"), seed,
+                   dtype or spec.get("dtype", "float32"), norm=norms,
+                   dropout=spec.get("dropout") or 0.0, bias=spec.get("bias", True),
+                   output_scale=spec.get("output_scale", 0.01), rng=rng)
+
+    @property
+    def task(self):
+        return {"cross_entropy": "classification", "binary_cross_entropy": "binary"}.get(
+            self.loss, "regression")
+
+    @property
+    def n_classes(self):
+        return {"classification": self.layer_sizes[-1], "binary": 2}.get(self.task)
+
+    def __repr__(self):
+        body = "".join(f"\n  ({i}): {l!r}" for i, l in enumerate(self.layers))
+        return f"MLP({body}\n)  # {self.loss}, {self.dtype.name}"
+
+    # --- checks on what comes in --------------------------------------------------------
+
+    def check_X(self, X):
+        """X as a 2-D array of this model's dtype, or a ValueError saying what is wrong."""
+        X = np.asarray(X)
+        if X.ndim == 1 and self.layer_sizes[0] > 1:
+            raise ValueError(f"X must be 2-D (n_samples, {self.layer_sizes[0]}); got shape {X.shape}")
+        X = X.reshape(len(X), -1) if X.ndim != 2 else X
+        if X.shape[0] == 0:
+            raise ValueError("X has 0 samples; need at least 1")
+        if X.shape[1] != self.layer_sizes[0]:
+            raise ValueError(f"X has {X.shape[1]} features, but this model expects "
+                             f"{self.layer_sizes[0]} (layer_sizes[0])")
+        if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.complexfloating):
+            raise ValueError(f"X must hold real numbers; got dtype {X.dtype}")
+        X = X.astype(self.dtype, copy=False)
+        if not np.isfinite(X).all():
+            r, c = np.argwhere(~np.isfinite(X))[0]
+            raise ValueError(f"X contains NaN or Inf (first at row {r}, column {c}); "
+                             "clean or impute the data first")
+        return X
+
+    def check_y(self, y, n=None):
+        """Targets in the form the loss takes: int labels, one-hot rows or regression values."""
+        y = np.asarray(y)
+        if n is not None and len(y) != n:
+            raise ValueError(f"X has {n} samples but y has {len(y)}")
+        K = self.layer_sizes[-1]
+        if self.task == "classification":
+            if y.ndim == 2:
+                if y.shape[1] != K:
+                    raise ValueError(f"one-hot targets need {K} columns; got {y.shape[1]}")
+                return y.astype(self.dtype, copy=False)
+            if y.ndim != 1:
+                raise ValueError(f"labels must be (n,) integers or (n, {K}) one-hot; got shape {y.shape}")
+            if not np.issubdtype(y.dtype, np.integer):
+                if not np.all(np.mod(y, 1) == 0):
+                    raise ValueError("classification labels must be integers; got "
+                                     f"{y[np.mod(y, 1) != 0][0]!r} (use a linear output for regression)")
+                y = y.astype(np.int64)
+            check_labels(y, K)
+            return y.astype(np.intp, copy=False)
+        y = y.astype(self.dtype, copy=False)
+        if y.ndim == 1:
+            y = y.reshape(-1, 1)
+        if y.shape[1] != K:
+            raise ValueError(f"targets need {K} columns to match the output; got {y.shape[1]}")
+        if not np.isfinite(y).all():
+            raise ValueError("y contains NaN or Inf")
+        if self.task == "binary" and not np.isin(y, (0, 1)).all():
+            raise ValueError("binary cross-entropy targets must be 0 or 1")
+        return y
+
+    # --- the lesson: forward, backward, update ------------------------------------------
+
+    def forward(self, X, training=True):
+        """a(L) for a batch X (B, n_0); every layer caches what its backward needs."""
+        return self._forward(self.check_X(X), training)
+
+    def _forward(self, X, training=True):
+        a = X                                          # (B, n_0)
+        for layer in self.layers:
+            a = layer.forward(a, training)             # (B, n_{l-1}) -> (B, n_l)
+        return a                                       # (B, n_L)
+
+    def backward(self, y):
+        """Loss of the last forward pass against ``y``; fills every dW, db.
+
+        The output layer's δ comes from the fused loss (cross-entropy: (p - y)/B
+        with p the softmax; binary cross-entropy: (σ(z) - y)/B; MSE: (a - y)/n
+        times f'). Every hidden layer then follows δ(l) = (δ(l+1) W(l+1)) ⊙ f'(z(l)).
+        ``y``: integer labels or one-hot rows for a softmax output.
+        """
+        out = self.layers[-1]
+        loss, grad = self._output_loss(y)
+        if self.loss == "mse":
+            grad = out.backward(grad)                  # dL/da ⊙ f'(z): through the output activation
+        else:
+            grad = out.backward_delta(grad)            # δ(L) = dL/dz, fused with the loss
+        for layer in reversed(self.layers[:-1]):
+            grad = layer.backward(grad)                # (B, n_l) -> (B, n_{l-1})
+        return loss
+
+    def _output_loss(self, y):
+        """(loss, grad) for the last forward: grad = dL/dz for CE and BCE, dL/da for MSE."""
+        out = self.layers[-1]
+        if self.loss == "cross_entropy":
+            return cross_entropy(out.z, y)             # (B, K): (p - y) / B
+        if self.loss == "binary_cross_entropy":
+            return binary_cross_entropy(out.z, y)      # (B, 1): (σ(z) - y) / B
+        return mse(out.a, y)                           # (B, d): (a - y) / n
+
+    def update(self, learning_rate):
+        """Plain gradient descent: θ ← θ - lr·dθ for every parameter."""
+        for name, p in self.params.items():
+            p -= learning_rate * self.grads[name]     # in place
+
+    def loss_and_grad(self, X, y, training=True):
+        """One forward and backward pass; returns the loss (grads are filled)."""
+        self._forward(X, training)
+        return self.backward(y)
+
+    def loss_of(self, X, y, training=True):
+        """The loss alone: a forward pass, no backward."""
+        self._forward(X, training)
+        return self._output_loss(y)[0]
+
+    # --- training and inference -----------------------------------------------------------
+
+    def fit(self, X, y, epochs=10, learning_rate=0.1, batch_size=None, verbose=False,
+            shuffle=True, **options):
+        """Train on (X, y); returns the mean training loss of each epoch.
+
+        Integer labels train a softmax or sigmoid output, one-hot rows a
+        softmax output, float targets a regression output. ``batch_size=None``
+        is full batch; a last short batch is used; shuffling draws from
+        ``self.rng``. Plain SGD at ``learning_rate`` unless ``optimizer=`` is
+        given. Other options (schedule, validation, early stopping, clipping,
+        callbacks, checkpoints) are those of ``handgrad.train.train``; the full
+        history is kept in ``self.history_``.
+        """
+        from .train import train
+        self.history_ = train(self, X, y, epochs=epochs, learning_rate=learning_rate,
+                              batch_size=batch_size, shuffle=shuffle, verbose=verbose, **options)
+        return self.history_.column("train_loss")
+
+    def _predict_output(self, X, batch_size=4096):
+        """The network's output in evaluation mode, in large batches (a(L) for each)."""
+        X = self.check_X(X)
+        return np.concatenate([self._forward(X[i:i + batch_size], training=False)
+                               for i in range(0, len(X), batch_size)])
+
+    def predict_proba(self, X):
+        """Class probabilities (n, K); for a sigmoid output, (n, 2) as [1 - p, p]."""
+        if self.task == "regression":
+            raise ValueError("predict_proba needs a softmax or sigmoid output; this model regresses")
+        out = self._predict_output(X)
+        if self.task == "binary":
+            return np.hstack([1 - out, out])
+        return out
+
+    def predict(self, X):
+        """Class labels (argmax of the probabilities), or the regression output."""
+        out = self._predict_output(X)
+        if self.task == "classification":
+            return out.argmax(axis=1)
+        if self.task == "binary":
+            return (out[:, 0] > 0.5).astype(np.int64)
+        return out[:, 0] if out.shape[1] == 1 else out
+
+    def score(self, X, y):
+        """Accuracy for a classifier; R² for a regressor (as scikit-learn)."""
+        y = self.check_y(y, len(X))
+        pred = self.predict(X)
+        if self.task != "regression":
+            labels = y.argmax(axis=1) if y.ndim == 2 and self.task == "classification" else y.ravel()
+            return float(np.mean(pred == labels))
+        pred = pred.reshape(y.shape)
+        ss_res = float(np.sum((y - pred) ** 2))
+        ss_tot = float(np.sum((y - y.mean(axis=0)) ** 2))
+        return 1 - ss_res / ss_tot if ss_tot > 0 else float(ss_res == 0)
+
+    def evaluate(self, X, y, batch_size=4096):
+        """Loss and accuracy (classification) on (X, y), in evaluation mode, nothing cached."""
+        X, y = self.check_X(X), self.check_y(y, len(X))
+        total, correct = 0.0, 0
+        for i in range(0, len(X), batch_size):
+            xb, yb = X[i:i + batch_size], y[i:i + batch_size]
+            out = self._forward(xb, training=False)
+            total += self._output_loss(yb)[0] * len(xb)
+            if self.task == "classification":
+                labels = yb if is_label_vector(yb) else yb.argmax(axis=1)
+                correct += int(np.sum(out.argmax(axis=1) == labels))
+            elif self.task == "binary":
+                correct += int(np.sum((out[:, 0] > 0.5) == (yb.ravel() > 0.5)))
+        result = {"loss": total / len(X)}
+        if self.task != "regression":
+            result["accuracy"] = correct / len(X)
+        return result
+
+    def count_params(self):
+        return int(sum(p.size for p in self.params.values()))
+

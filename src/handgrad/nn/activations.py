@@ -1,0 +1,241 @@
+"""Activations: each a small Module whose backward is its derivative.
+
+Every activation maps ``z`` (B, d) to ``a`` (B, d) elementwise (softmax by row),
+caches what its derivative needs, and multiplies the incoming gradient by it:
+
+    forward:   a = f(z)
+    backward:  dL/dz = dL/da ⊙ f'(z)          (softmax: the Jacobian-vector product)
+
+| name       | f(z)                          | f'(z), from the cache          |
+|------------|-------------------------------|--------------------------------|
+| relu       | max(0, z)                     | 1[a > 0]                       |
+| leaky_relu | z if z > 0 else αz            | 1 if a > 0 else α              |
+| sigmoid    | σ(z) = 1 / (1 + e^-z)         | a (1 - a)                      |
+| tanh       | tanh z                        | 1 - a²                         |
+| gelu       | z Φ(z)                        | Φ(z) + z φ(z)                  |
+| gelu_tanh  | ½z(1 + tanh u), u=√(2/π)(z+0.044715z³) | ½(1+t) + ½z(1-t²)u'(z) |
+| silu/swish | z σ(z)                        | σ + z σ (1 - σ)                |
+| identity   | z                             | 1                              |
+| softmax    | e^z / Σ e^z                   | p ⊙ (g - Σ g p)                |
+"""
+
+import math
+
+import numpy as np
+
+from .module import Module
+
+
+def sigmoid(z):
+    """σ(z) = 1 / (1 + e^-z) without overflow: only e^-|z| is ever computed."""
+    e = np.exp(-np.abs(z))                                  # (…) in (0, 1]
+    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))       # (…)
+
+
+def erf(x):
+    """The error function, elementwise, in x's dtype (SciPy's when installed)."""
+    try:
+        from scipy.special import erf as scipy_erf
+    except ImportError:  # NumPy alone: exact but slower, one Python call per element
+        return np.vectorize(math.erf, otypes=[x.dtype])(x)
+    return scipy_erf(x)
+
+
+class Activation(Module):
+    """An elementwise nonlinearity; ``name`` is its key in ACTIVATIONS."""
+
+    name = ""
+
+    def spec(self):
+        """What rebuilds this activation: its name, or a dict with its settings."""
+        return self.name
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+class ReLU(Activation):
+    name = "relu"
+    caches = ("a",)
+
+    def forward(self, z, training=True):
+        self.a = np.maximum(z, 0)          # (B, d)
+        return self.a
+
+    def backward(self, grad_out):
+        return grad_out * (self.a > 0)     # (B, d) ⊙ (B, d): f'(z) = 1[z > 0] = 1[a > 0]
+
+
+class LeakyReLU(Activation):
+    """max(z, αz) with slope α = 0.01 for z < 0 (PyTorch's default)."""
+
+    name = "leaky_relu"
+    caches = ("a",)
+
+    def __init__(self, alpha=0.01):
+        super().__init__()
+        self.alpha = alpha
+
+    def spec(self):
+        return self.name if self.alpha == 0.01 else {"name": self.name, "alpha": self.alpha}
+
+    def forward(self, z, training=True):
+        self.a = np.where(z > 0, z, z * self.alpha)                    # (B, d)
+        return self.a
+
+    def backward(self, grad_out):
+        return grad_out * np.where(self.a > 0, 1, self.alpha).astype(grad_out.dtype)  # (B, d)
+
+    def __repr__(self):
+        return f"LeakyReLU(alpha={self.alpha})"
+
+
+class Sigmoid(Activation):
+    """σ(z) = 1 / (1 + e^-z); finite for z = ±1000."""
+
+    name = "sigmoid"
+    caches = ("a",)
+
+    def forward(self, z, training=True):
+        self.a = sigmoid(z)                        # (B, d)
+        return self.a
+
+    def backward(self, grad_out):
+        return grad_out * self.a * (1 - self.a)    # (B, d): σ' = σ(1 - σ), from the cached a
+
+
+class Tanh(Activation):
+    name = "tanh"
+    caches = ("a",)
+
+    def forward(self, z, training=True):
+        self.a = np.tanh(z)                        # (B, d)
+        return self.a
+
+    def backward(self, grad_out):
+        return grad_out * (1 - self.a * self.a)    # (B, d): tanh' = 1 - tanh², from the cached a
+
+
+SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
+
+
+class GELU(Activation):
+    """Gaussian error linear unit, exact by default: a = z Φ(z).
+
+    f'(z) = Φ(z) + z φ(z), with Φ the normal CDF and φ its density.
+    ``approximate="tanh"`` uses GPT-2's ½z(1 + tanh(√(2/π)(z + 0.044715 z³))).
+    """
+
+    name = "gelu"
+    caches = ("z", "Phi", "t")
+
+    def __init__(self, approximate="none"):
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU approximate must be 'none' or 'tanh'; got {approximate!r}")
+        self.approximate = approximate
+
+    def spec(self):
+        return "gelu" if self.approximate == "none" else "gelu_tanh"
+
+    def forward(self, z, training=True):
+        self.z = z                                                       # (B, d)
+        if self.approximate == "tanh":
+            u = SQRT_2_OVER_PI * (z + 0.044715 * z ** 3)                 # (B, d)
+            self.t = np.tanh(u)                                          # (B, d)
+            return 0.5 * z * (1 + self.t)                                # (B, d)
+        self.Phi = 0.5 * (1 + erf(z * (1 / math.sqrt(2))))               # (B, d) normal CDF
+        return z * self.Phi                                              # (B, d)
+
+    def backward(self, grad_out):
+        z = self.z
+        if self.approximate == "tanh":
+            du = SQRT_2_OVER_PI * (1 + 3 * 0.044715 * z * z)             # (B, d) u'(z)
+            return grad_out * (0.5 * (1 + self.t) + 0.5 * z * (1 - self.t * self.t) * du)
+        phi = np.exp(-0.5 * z * z) * (1 / math.sqrt(2 * math.pi))       # (B, d) normal density
+        return grad_out * (self.Phi + z * phi)                           # (B, d)
+
+    def __repr__(self):
+        return f"GELU(approximate={self.approximate!r})"
+
+
+class SiLU(Activation):
+    """SiLU, also called Swish: a = z σ(z); f'(z) = σ + z σ (1 - σ)."""
+
+    name = "silu"
+    caches = ("z", "s")
+
+    def forward(self, z, training=True):
+        self.z = z                                  # (B, d)
+        self.s = sigmoid(z)                         # (B, d)
+        return z * self.s                           # (B, d)
+
+    def backward(self, grad_out):
+        s = self.s
+        return grad_out * (s * (1 + self.z * (1 - s)))   # (B, d)
+
+
+Swish = SiLU
+
+
+class Identity(Activation):
+    """f(z) = z: the linear output of a regression network."""
+
+    name = "identity"
+
+    def forward(self, z, training=True):
+        return z
+
+    def backward(self, grad_out):
+        return grad_out
+
+
+class Softmax(Activation):
+    """p = e^z / Σ_j e^z_j by row, computed with the row maximum subtracted.
+
+    Alone, its backward is the Jacobian-vector product
+    dL/dz_i = p_i (g_i - Σ_j g_j p_j). In an MLP it is fused with
+    cross-entropy instead, where the product collapses to (p - y) / B.
+    """
+
+    name = "softmax"
+    caches = ("a",)
+
+    def forward(self, z, training=True):
+        from .losses import softmax
+        self.a = softmax(z)                                       # (B, K)
+        return self.a
+
+    def backward(self, grad_out):
+        p = self.a
+        return p * (grad_out - (grad_out * p).sum(axis=1, keepdims=True))  # (B, K)
+
+
+ACTIVATIONS = {
+    "relu": ReLU,
+    "leaky_relu": LeakyReLU,
+    "sigmoid": Sigmoid,
+    "tanh": Tanh,
+    "gelu": GELU,
+    "gelu_tanh": lambda: GELU(approximate="tanh"),
+    "silu": SiLU,
+    "swish": SiLU,
+    "identity": Identity,
+    "softmax": Softmax,
+}
+
+
+def get_activation(spec):
+    """An activation from a name ("relu"), a dict ({"name": "leaky_relu", "alpha": 0.2}),
+    an Activation instance (returned as is) or None (identity)."""
+    if spec is None:
+        return Identity()
+    if isinstance(spec, Activation):
+        return spec
+    settings = {}
+    if isinstance(spec, dict):
+        settings = {k: v for k, v in spec.items() if k != "name"}
+        spec = spec.get("name")
+    if not isinstance(spec, str) or spec.lower() not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {spec!r}; valid names: {', '.join(ACTIVATIONS)}")
+    return ACTIVATIONS[spec.lower()](**settings)

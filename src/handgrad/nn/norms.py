@@ -1,0 +1,161 @@
+"""Normalization layers with their full backward passes.
+
+All three normalize, then scale by a learned γ (and shift by β):
+
+    BatchNorm1d  statistics over the batch, per feature     x̂ = (x - μ_B) / √(σ²_B + ε)
+    LayerNorm    statistics over the features, per example  x̂ = (x - μ_row) / √(σ²_row + ε)
+    RMSNorm      no centering, per example                  x̂ = x / √(mean(x²)_row + ε)
+
+The backward of a mean-and-variance normalization over n values (the batch
+for BatchNorm, the row for LayerNorm) follows from μ and σ² both depending
+on every x_j:
+
+    dx̂ = dy ⊙ γ
+    dx  = (1/σ̂)(dx̂ - mean(dx̂) - x̂ ⊙ mean(dx̂ ⊙ x̂)),    σ̂ = √(σ² + ε)
+
+The two subtracted means are the paths through μ and σ²; dropping them (the
+"shortcut") gives wrong input gradients, which a gradient check on a norm
+placed after a Linear with random γ, β catches. RMSNorm has only the σ path:
+
+    dx = (1/r)(dx̂ - x̂ ⊙ mean(dx̂ ⊙ x̂)),    r = √(mean(x²) + ε)
+"""
+
+import numpy as np
+
+from .module import Module
+
+
+def _normalized_backward(dx_hat, x_hat, inv_std, axis, center=True):
+    """dx from dx̂ for a normalization over ``axis`` (see the module docstring)."""
+    proj = np.mean(dx_hat * x_hat, axis=axis, keepdims=True)            # path through σ²
+    if center:
+        return inv_std * (dx_hat - np.mean(dx_hat, axis=axis, keepdims=True) - x_hat * proj)
+    return inv_std * (dx_hat - x_hat * proj)
+
+
+class _AffineNorm(Module):
+    """γ (and β) of shape (d,), starting at 1 (and 0)."""
+
+    caches = ("x_hat", "inv_std")
+
+    def __init__(self, d, eps=1e-5, bias=True, dtype=np.float32):
+        super().__init__()
+        self.eps = eps
+        self.params["weight"] = np.ones(d, dtype=dtype)        # γ (d,)
+        if bias:
+            self.params["bias"] = np.zeros(d, dtype=dtype)     # β (d,)
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+
+    def _affine(self, x_hat):
+        y = x_hat * self.params["weight"]                      # (B, d) ⊙ (d,)
+        if "bias" in self.params:
+            y += self.params["bias"]                           # (B, d) + (d,)
+        return y
+
+    def _affine_backward(self, grad_out):
+        """Fill dγ, dβ; return dx̂ = dy ⊙ γ."""
+        np.sum(grad_out * self.x_hat, axis=0, out=self.grads["weight"])   # (B, d) -> (d,)
+        if "bias" in self.params:
+            np.sum(grad_out, axis=0, out=self.grads["bias"])              # (B, d) -> (d,)
+        return grad_out * self.params["weight"]                           # (B, d)
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.params['weight'].shape[0]}, eps={self.eps})"
+
+
+class BatchNorm1d(_AffineNorm):
+    """Batch normalization over the batch axis of (B, d) inputs, as torch.nn.BatchNorm1d.
+
+    Training: normalize with the batch mean and biased variance; update
+    running_mean ← 0.9·running_mean + 0.1·μ_B and running_var likewise with
+    the unbiased variance σ²_B·B/(B-1). Evaluation: normalize with the running
+    statistics (constants, so dx = dy ⊙ γ / √(running_var + ε)).
+    """
+
+    name = "batch"
+
+    def __init__(self, d, momentum=0.1, eps=1e-5, dtype=np.float32):
+        super().__init__(d, eps, bias=True, dtype=dtype)
+        self.momentum = momentum
+        self.buffers["running_mean"] = np.zeros(d, dtype=dtype)     # (d,)
+        self.buffers["running_var"] = np.ones(d, dtype=dtype)       # (d,)
+        self.buffers["num_batches_tracked"] = np.zeros((), dtype=np.int64)
+
+    def forward(self, x, training=True):
+        B = x.shape[0]
+        if training:
+            if B < 2:
+                raise ValueError("BatchNorm1d needs more than 1 example per batch in training "
+                                 f"(got {B}); evaluate a single example with training=False")
+            mu = x.mean(axis=0)                                     # (d,)
+            xc = x - mu                                             # (B, d)
+            var = np.mean(xc * xc, axis=0)                          # (d,) biased, to normalize
+            m = self.momentum
+            rm, rv = self.buffers["running_mean"], self.buffers["running_var"]
+            rm *= 1 - m
+            rm += m * mu                                            # (d,)
+            rv *= 1 - m
+            rv += m * var * (B / (B - 1))                           # (d,) unbiased, for evaluation
+            self.buffers["num_batches_tracked"] += 1
+        else:
+            xc = x - self.buffers["running_mean"]                   # (B, d)
+            var = self.buffers["running_var"]                       # (d,)
+        self.training = training
+        self.inv_std = 1 / np.sqrt(var + self.eps)                  # (d,)
+        self.x_hat = xc * self.inv_std                              # (B, d)
+        return self._affine(self.x_hat)                             # (B, d)
+
+    def backward(self, grad_out):
+        dx_hat = self._affine_backward(grad_out)                    # (B, d)
+        if not self.training:
+            return dx_hat * self.inv_std                            # (B, d): statistics are constants
+        return _normalized_backward(dx_hat, self.x_hat, self.inv_std, axis=0)   # (B, d)
+
+
+class LayerNorm(_AffineNorm):
+    """Layer normalization over the features of each example, as torch.nn.LayerNorm."""
+
+    name = "layer"
+
+    def forward(self, x, training=True):
+        mu = x.mean(axis=1, keepdims=True)                          # (B, 1)
+        xc = x - mu                                                 # (B, d)
+        var = np.mean(xc * xc, axis=1, keepdims=True)               # (B, 1) biased
+        self.inv_std = 1 / np.sqrt(var + self.eps)                  # (B, 1)
+        self.x_hat = xc * self.inv_std                              # (B, d)
+        return self._affine(self.x_hat)                             # (B, d)
+
+    def backward(self, grad_out):
+        dx_hat = self._affine_backward(grad_out)                    # (B, d)
+        return _normalized_backward(dx_hat, self.x_hat, self.inv_std, axis=1)   # (B, d)
+
+
+class RMSNorm(_AffineNorm):
+    """Root-mean-square normalization (no centering, no β), as torch.nn.RMSNorm."""
+
+    name = "rms"
+
+    def __init__(self, d, eps=1e-5, dtype=np.float32):
+        super().__init__(d, eps, bias=False, dtype=dtype)
+
+    def forward(self, x, training=True):
+        ms = np.mean(x * x, axis=1, keepdims=True)                  # (B, 1) mean square
+        self.inv_std = 1 / np.sqrt(ms + self.eps)                   # (B, 1) 1/r
+        self.x_hat = x * self.inv_std                               # (B, d)
+        return self._affine(self.x_hat)                             # (B, d)
+
+    def backward(self, grad_out):
+        dx_hat = self._affine_backward(grad_out)                    # (B, d)
+        return _normalized_backward(dx_hat, self.x_hat, self.inv_std, axis=1, center=False)
+
+
+NORMS = {"batch": BatchNorm1d, "layer": LayerNorm, "rms": RMSNorm}
+
+
+def get_norm(name, d, dtype=np.float32):
+    """A norm layer by name ("batch", "layer", "rms"), or None for "none"/None."""
+    if name in (None, "none"):
+        return None
+    if name not in NORMS:
+        raise ValueError(f"unknown norm {name!r}; valid names: none, {', '.join(NORMS)}")
+    return NORMS[name](d, dtype=dtype)

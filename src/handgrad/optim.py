@@ -1,0 +1,266 @@
+"""Optimizers, learning-rate schedules and gradient clipping, defined as PyTorch defines them.
+
+An optimizer updates any model that exposes ``params`` and ``grads``: dicts
+from a name to an array, the same names in both. Parameters change in place;
+the optimizer keeps its state (velocities, moments) under the same names.
+
+    opt = Adam(lr=1e-3)
+    model.forward(X); model.backward(y)
+    opt.step(model)
+
+Each update below is ``torch.optim``'s, in the same order, so the PyTorch twin
+agrees number for number.
+"""
+
+import math
+
+import numpy as np
+
+
+class Optimizer:
+    """Base class: the step count ``t``, per-parameter ``state`` and its state dict."""
+
+    hyper = ()   # names of the hyperparameters saved in the state dict
+
+    def __init__(self, lr):
+        if not lr > 0:
+            raise ValueError(f"learning rate must be positive; got {lr}")
+        self.lr = lr
+        self.t = 0          # steps taken
+        self.state = {}     # parameter name -> {slot: array}
+
+    def step(self, model):
+        """One update of every parameter of ``model`` from its current gradients."""
+        self.t += 1
+        grads = model.grads
+        for name, p in model.params.items():
+            self.update(name, p, grads[name])
+
+    def slot(self, name, key, like):
+        """The state array ``key`` of parameter ``name``, made as zeros on first use."""
+        slots = self.state.setdefault(name, {})
+        if key not in slots:
+            slots[key] = np.zeros_like(like)
+        return slots[key]
+
+    def state_dict(self):
+        return {"type": type(self).__name__, "t": self.t, "lr": self.lr,
+                "hyper": {k: getattr(self, k) for k in self.hyper},
+                "state": {name: {k: a.copy() for k, a in slots.items()}
+                          for name, slots in self.state.items()}}
+
+    def load_state_dict(self, sd):
+        if sd["type"] != type(self).__name__:
+            raise ValueError(f"optimizer state is for {sd['type']}, not {type(self).__name__}")
+        self.t, self.lr = int(sd["t"]), float(sd["lr"])
+        for k, v in sd["hyper"].items():
+            setattr(self, k, tuple(v) if isinstance(v, list) else v)
+        self.state = {name: {k: np.array(a) for k, a in slots.items()}
+                      for name, slots in sd["state"].items()}
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={getattr(self, k)!r}" for k in ("lr",) + self.hyper)
+        return f"{type(self).__name__}({args})"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with optional momentum, Nesterov and L2 weight decay.
+
+        g ← g + λθ                      (weight_decay λ: L2 added to the gradient)
+        v ← μv + g                      (momentum μ; v starts as the first g)
+        d = g + μv if nesterov else v
+        θ ← θ - lr·d
+
+    This is PyTorch's convention: the learning rate stays outside the velocity.
+    scikit-learn and many lessons write v ← μv - lr·g, θ ← θ + v; the two agree
+    while lr is constant and differ once a schedule changes it.
+    """
+
+    hyper = ("momentum", "nesterov", "weight_decay")
+
+    def __init__(self, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0):
+        super().__init__(lr)
+        if nesterov and momentum <= 0:
+            raise ValueError("Nesterov momentum needs momentum > 0")
+        self.momentum, self.nesterov, self.weight_decay = momentum, nesterov, weight_decay
+
+    def update(self, name, p, g):
+        if self.weight_decay:
+            g = g + self.weight_decay * p                  # (…) L2: a new array, grads stay intact
+        if self.momentum:
+            slots = self.state.setdefault(name, {})
+            if "velocity" not in slots:
+                slots["velocity"] = g.copy()               # PyTorch starts v at the first gradient
+            else:
+                v = slots["velocity"]
+                v *= self.momentum                          # in place: μv
+                v += g                                      # in place: μv + g
+            v = slots["velocity"]
+            g = g + self.momentum * v if self.nesterov else v
+        p -= self.lr * g                                    # in place
+
+
+class Adam(Optimizer):
+    """Adam with bias correction (Kingma & Ba), as torch.optim.Adam.
+
+        g ← g + λθ                       (weight_decay: L2 in the gradient, PyTorch's Adam)
+        m ← β1 m + (1-β1) g              first moment
+        v ← β2 v + (1-β2) g²             second moment
+        θ ← θ - lr/(1-β1ᵗ) · m / (√v / √(1-β2ᵗ) + ε)
+
+    ε is added after the square root of the bias-corrected second moment.
+    Bias correction makes the first step θ ← θ - lr·g/(|g| + ε): about lr per
+    coordinate whatever the gradient's scale. (MLX's optimizers default to no
+    bias correction; the MLX twin passes ``bias_correction=True`` to agree.)
+    """
+
+    hyper = ("betas", "eps", "weight_decay")
+
+    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        super().__init__(lr)
+        self.betas, self.eps, self.weight_decay = tuple(betas), eps, weight_decay
+
+    def update(self, name, p, g):
+        if self.weight_decay:
+            g = g + self.weight_decay * p                  # L2, coupled with the adaptive scaling
+        self.adam_step(name, p, g)
+
+    def adam_step(self, name, p, g):
+        b1, b2 = self.betas
+        m = self.slot(name, "m", p)
+        v = self.slot(name, "v", p)
+        m *= b1
+        m += (1 - b1) * g                                  # in place: β1 m + (1-β1) g
+        v *= b2
+        v += (1 - b2) * (g * g)                            # in place: β2 v + (1-β2) g²
+        step_size = self.lr / (1 - b1 ** self.t)
+        denom = np.sqrt(v)
+        denom /= math.sqrt(1 - b2 ** self.t)
+        denom += self.eps                                  # √v̂ + ε
+        p -= step_size * (m / denom)                       # in place
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter), as torch.optim.AdamW.
+
+        θ ← θ - lr·λ·θ          decay first, scaled by the learning rate,
+        θ ← Adam step on θ      using the plain gradient (no λθ in g).
+
+    Lessons often write the decay after the Adam step (θ ← θ - lr(m̂/(√v̂+ε) + λθ));
+    PyTorch and MLX shrink θ first, so the decay term uses θ before the step.
+    The two differ by lr²λ·(Adam step) per update. Unlike Adam's L2 term,
+    the decay is not divided by √v̂, so every weight shrinks at the same rate.
+    """
+
+    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
+        super().__init__(lr, betas, eps, weight_decay)
+
+    def update(self, name, p, g):
+        if self.weight_decay:
+            p *= 1 - self.lr * self.weight_decay            # in place: decoupled decay
+        self.adam_step(name, p, g)
+
+
+OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW}
+
+
+def optimizer_from_state(sd):
+    """Rebuild an optimizer (hyperparameters and state) from its state dict."""
+    cls = {c.__name__: c for c in OPTIMIZERS.values()}[sd["type"]]
+    opt = cls(lr=sd["lr"], **{k: tuple(v) if isinstance(v, list) else v
+                              for k, v in sd["hyper"].items()})
+    opt.load_state_dict(sd)
+    return opt
+
+
+# --- learning-rate schedules: a function of the number of steps taken ---------------
+
+class Schedule:
+    """lr = schedule(t), t = optimizer steps taken so far (0 for the first step)."""
+
+    def state_dict(self):
+        return {"type": type(self).__name__, **self.__dict__}
+
+    def __repr__(self):
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.__dict__.items())})"
+
+
+class Constant(Schedule):
+    def __init__(self, lr):
+        self.lr = lr
+
+    def __call__(self, t):
+        return self.lr
+
+
+class StepDecay(Schedule):
+    """lr · γ^⌊t / step_size⌋ (PyTorch's StepLR, counted in steps)."""
+
+    def __init__(self, lr, step_size, gamma=0.1):
+        self.lr, self.step_size, self.gamma = lr, step_size, gamma
+
+    def __call__(self, t):
+        return self.lr * self.gamma ** (t // self.step_size)
+
+
+class Cosine(Schedule):
+    """min_lr + (lr - min_lr)·(1 + cos(π·t/total))/2, then min_lr (CosineAnnealingLR)."""
+
+    def __init__(self, lr, total_steps, min_lr=0.0):
+        self.lr, self.total_steps, self.min_lr = lr, total_steps, min_lr
+
+    def __call__(self, t):
+        frac = min(t, self.total_steps) / self.total_steps
+        return self.min_lr + (self.lr - self.min_lr) * (1 + math.cos(math.pi * frac)) / 2
+
+
+class Warmup(Schedule):
+    """Linear warm-up to ``after(0)`` over ``warmup_steps``, then ``after(t - warmup_steps)``.
+
+    During warm-up lr = after(0)·(t + 1)/warmup_steps, so the first step is
+    not taken at lr 0.
+    """
+
+    def __init__(self, after, warmup_steps):
+        self.after = after if isinstance(after, Schedule) else Constant(after)
+        self.warmup_steps = warmup_steps
+
+    def __call__(self, t):
+        if t < self.warmup_steps:
+            return self.after(0) * (t + 1) / self.warmup_steps
+        return self.after(t - self.warmup_steps)
+
+    def state_dict(self):
+        return {"type": "Warmup", "after": self.after.state_dict(), "warmup_steps": self.warmup_steps}
+
+
+SCHEDULES = {c.__name__: c for c in (Constant, StepDecay, Cosine, Warmup)}
+
+
+def schedule_from_state(sd):
+    """Rebuild a schedule from its state dict."""
+    sd = dict(sd)
+    cls = SCHEDULES[sd.pop("type")]
+    if cls is Warmup:
+        return Warmup(schedule_from_state(sd["after"]), sd["warmup_steps"])
+    return cls(**sd)
+
+
+def global_norm(grads):
+    """√(Σ ‖g‖²) over every gradient array (dict values or a list)."""
+    arrays = grads.values() if isinstance(grads, dict) else grads
+    return math.sqrt(sum(float(np.dot(g.ravel(), g.ravel())) for g in arrays))
+
+
+def clip_grad_norm(grads, max_norm):
+    """Scale all gradients in place so their global norm is at most ``max_norm``.
+
+    As torch.nn.utils.clip_grad_norm_: factor min(1, max_norm / (norm + 1e-6)).
+    Returns the norm before clipping.
+    """
+    norm = global_norm(grads)
+    factor = max_norm / (norm + 1e-6)
+    if factor < 1:
+        for g in (grads.values() if isinstance(grads, dict) else grads):
+            g *= factor
+    return norm

@@ -1,0 +1,239 @@
+"""The training loop: one loop for ``MLP.fit``, the command line and the estimators.
+
+    for each epoch:
+        shuffle (model.rng) → for each mini-batch: forward, backward, clip, step
+        → validate → record the history → early stopping → checkpoint → callbacks
+
+A loss that becomes NaN or infinite stops training with the step, the learning
+rate and a hint, and puts back the weights (and optimizer state) of the end of
+the last whole epoch — the same state the last checkpoint holds. Ctrl-C does
+the same, saves that state as a checkpoint and returns cleanly; a run resumed
+from it repeats the interrupted epoch exactly as the uninterrupted run would.
+"""
+
+import math
+import time
+
+import numpy as np
+
+from .optim import SGD, clip_grad_norm, global_norm
+
+
+class DivergenceError(FloatingPointError):
+    """Training produced a NaN or infinite loss."""
+
+
+class History:
+    """One dict per epoch: epoch, train_loss, val_loss, val_accuracy, lr, grad_norm, seconds."""
+
+    def __init__(self, rows=None):
+        self.rows = list(rows or [])
+        self.interrupted = False
+        self.stopped_early = False
+
+    def append(self, row):
+        self.rows.append(row)
+
+    def column(self, key):
+        return [row.get(key) for row in self.rows]
+
+    def best_epoch(self, key="val_loss"):
+        values = [(row[key], row["epoch"]) for row in self.rows if row.get(key) is not None]
+        return min(values)[1] if values else None
+
+    def __len__(self):
+        return len(self.rows)
+
+    def __getitem__(self, i):
+        return self.rows[i]
+
+    def __repr__(self):
+        return f"History({len(self.rows)} epochs)"
+
+
+def _line(row, epochs):
+    parts = [f"epoch {row['epoch']:>3}/{epochs}", f"loss {row['train_loss']:.4f}"]
+    if "val_loss" in row:
+        parts.append(f"val_loss {row['val_loss']:.4f}")
+    if "val_accuracy" in row:
+        parts.append(f"val_acc {100 * row['val_accuracy']:.2f}%")
+    parts += [f"lr {row['lr']:.3g}", f"|g| {row['grad_norm']:.3g}", f"{row['seconds']:.2f}s"]
+    return "  ".join(parts)
+
+
+def _snapshot(model, optimizer):
+    return model.state_dict(), optimizer.state_dict(), model.rng.bit_generator.state
+
+
+def _restore(model, optimizer, snap):
+    model.load_state_dict(snap[0])
+    optimizer.load_state_dict(snap[1])
+    model.rng.bit_generator.state = snap[2]
+
+
+def train(model, X, y, *, epochs, learning_rate=0.1, optimizer=None, schedule=None,
+          batch_size=None, shuffle=True, validation_data=None, early_stopping=None,
+          clip_norm=None, callbacks=(), verbose=False, progress=False, checkpoint=None,
+          history=None, log=print):
+    """Train ``model`` on (X, y) until ``epochs`` epochs are in the history; returns the History.
+
+    optimizer        default SGD(learning_rate)
+    schedule         a function of the step count t that sets optimizer.lr before each step
+    batch_size       None is the full batch; a last short batch is kept
+    validation_data  (X_val, y_val): val_loss (and val_accuracy) after each epoch
+    early_stopping   patience in epochs without a lower val_loss; the best weights are put back
+    clip_norm        clip the global gradient norm to this before each step
+    callbacks        functions f(model, history) called after each epoch; True stops training
+    checkpoint       a path: the state is saved there after each epoch and on Ctrl-C
+    history          a History to continue (resume): training starts at epoch len(history) + 1
+    """
+    X = model.check_X(X)
+    y = model.check_y(y, len(X))
+    n = len(X)
+    if batch_size is None:
+        batch_size = n
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer or None; got {batch_size!r}")
+    batch_size = min(int(batch_size), n)
+    if early_stopping is not None and validation_data is None:
+        raise ValueError("early_stopping needs validation_data")
+    if validation_data is not None:
+        X_val = model.check_X(validation_data[0])
+        y_val = model.check_y(validation_data[1], len(X_val))
+    optimizer = SGD(learning_rate) if optimizer is None else optimizer
+    history = History() if history is None else history
+    steps_per_epoch = math.ceil(n / batch_size)
+    bar = _progress_bar(progress, steps_per_epoch)
+    say = (bar.write if bar is not None else log) if (verbose or progress) else None
+
+    # Mini-batches are gathered into two buffers made once, not a new array per step.
+    gather = shuffle
+    if gather:
+        xbuf = np.empty((batch_size,) + X.shape[1:], dtype=X.dtype)
+        ybuf = np.empty((batch_size,) + y.shape[1:], dtype=y.dtype)
+
+    best = _best_so_far(history, model, checkpoint) if early_stopping else None
+    snap = _snapshot(model, optimizer)
+    try:
+        for epoch in range(len(history), epochs):
+            snap = _snapshot(model, optimizer)
+            start = time.perf_counter()
+            order = model.rng.permutation(n) if shuffle else None
+            if bar is not None:
+                bar.reset()
+                bar.set_description(f"epoch {epoch + 1}/{epochs}")
+            total_loss, total_norm = 0.0, 0.0
+            for s in range(0, n, batch_size):
+                if gather:
+                    idx = order[s:s + batch_size]
+                    xb = np.take(X, idx, axis=0, out=xbuf[:len(idx)])   # (B, d_in)
+                    yb = np.take(y, idx, axis=0, out=ybuf[:len(idx)])   # (B,) or (B, K)
+                else:
+                    xb, yb = X[s:s + batch_size], y[s:s + batch_size]      # views, no copy
+                if schedule is not None:
+                    optimizer.lr = schedule(optimizer.t)
+                loss = model.loss_and_grad(xb, yb)
+                if not math.isfinite(loss):
+                    step = optimizer.t + 1
+                    _restore(model, optimizer, snap)
+                    raise DivergenceError(
+                        f"loss became {loss} at step {step} (epoch {epoch + 1}) with learning "
+                        f"rate {optimizer.lr:g}; the weights of the end of epoch {epoch} are "
+                        "back in place. Hint: lower the learning rate (try a tenth), clip the "
+                        "gradients (clip_norm=1.0) or standardize the inputs.")
+                if clip_norm is not None:
+                    total_norm += clip_grad_norm(model.grads, clip_norm)
+                else:
+                    total_norm += global_norm(model.grads)
+                optimizer.step(model)
+                total_loss += loss * len(xb)
+                if bar is not None:
+                    bar.update()
+            row = {"epoch": epoch + 1, "train_loss": total_loss / n, "lr": optimizer.lr,
+                   "grad_norm": total_norm / steps_per_epoch,
+                   "seconds": time.perf_counter() - start}
+            if validation_data is not None:
+                row.update({f"val_{k}": v for k, v in model.evaluate(X_val, y_val).items()})
+            history.append(row)
+            if say:
+                say(_line(row, epochs))
+            stop = False
+            if early_stopping:
+                stop = best.update(row, model, early_stopping)
+            if checkpoint is not None:
+                _save(checkpoint, model, optimizer, schedule, history)
+            for callback in callbacks:
+                stop = bool(callback(model, history)) or stop
+            if stop:
+                break
+    except KeyboardInterrupt:
+        _restore(model, optimizer, snap)
+        history.interrupted = True
+        if checkpoint is not None:
+            _save(checkpoint, model, optimizer, schedule, history)
+        if say:
+            say(f"interrupted: kept the state after epoch {len(history)}"
+                + (f", saved to {checkpoint}" if checkpoint is not None else ""))
+    finally:
+        if bar is not None:
+            bar.close()
+    if best is not None and best.stopped:
+        history.stopped_early = True
+        best.restore(model)
+        if say:
+            say(f"early stopping: no better val_loss for {early_stopping} epochs; "
+                f"restored the weights of epoch {best.epoch}")
+    return history
+
+
+class _Best:
+    """The lowest val_loss so far, its epoch and weights (early stopping)."""
+
+    def __init__(self, loss=math.inf, epoch=None, state=None, path=None):
+        self.loss, self.epoch, self.state, self.path = loss, epoch, state, path
+        self.stopped = False
+
+    def update(self, row, model, patience):
+        if row["val_loss"] < self.loss:
+            self.loss, self.epoch, self.state = row["val_loss"], row["epoch"], model.state_dict()
+            if self.path is not None:    # the best weights outlive this process, for a resume
+                from .io import save_tensors
+                save_tensors(self.path, self.state, {"epoch": self.epoch})
+        elif row["epoch"] - self.epoch >= patience:
+            self.stopped = True
+        return self.stopped
+
+    def restore(self, model):
+        if self.state is None and self.path is not None:   # best epoch predates a resume
+            from .io import load_tensors
+            self.state = load_tensors(self.path)[0]
+        if self.state is not None:
+            model.load_state_dict(self.state)
+
+
+def _best_file(checkpoint):
+    return None if checkpoint is None else str(checkpoint).replace(".safetensors", "") + ".best.safetensors"
+
+
+def _best_so_far(history, model, checkpoint):
+    epoch = history.best_epoch("val_loss")
+    if epoch is None:
+        return _Best(path=_best_file(checkpoint))
+    loss = history[epoch - 1]["val_loss"]
+    state = model.state_dict() if epoch == len(history) else None
+    return _Best(loss, epoch, state, _best_file(checkpoint))
+
+
+def _save(path, model, optimizer, schedule, history):
+    from .io import save_checkpoint
+    save_checkpoint(path, model, optimizer=optimizer, schedule=schedule, history=history)
+
+
+def _progress_bar(progress, total):
+    if not progress:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:   # tqdm is a dependency, but the loop works without it
+        return None
+    return tqdm(total=total, unit="batch", leave=False, dynamic_ncols=True, disable=None)  # off when not a terminal
