@@ -290,20 +290,22 @@ class MLP(Module):
     # --- training and inference -----------------------------------------------------------
 
     def fit(self, X, y, epochs=10, learning_rate=0.1, batch_size=None, verbose=False,
-            shuffle=True, **options):
+            shuffle=True, optimizer=None, schedule=None, **options):
         """Train on (X, y); returns the mean training loss of each epoch.
 
         Integer labels train a softmax or sigmoid output, one-hot rows a
         softmax output, float targets a regression output. ``batch_size=None``
         is full batch; a last short batch is used; shuffling draws from
-        ``self.rng``. Plain SGD at ``learning_rate`` unless ``optimizer=`` is
-        given. Other options (schedule, validation, early stopping, clipping,
-        callbacks, checkpoints) are those of ``handgrad.train.train``; the full
+        ``self.rng``. Plain SGD at ``learning_rate`` unless an ``optimizer``
+        (handgrad.optim) is given; a ``schedule`` sets its rate every step.
+        Other options (validation, early stopping, clipping, callbacks,
+        checkpoints, progress) are those of ``handgrad.train.train``; the full
         history is kept in ``self.history_``.
         """
         from .train import train
         self.history_ = train(self, X, y, epochs=epochs, learning_rate=learning_rate,
-                              batch_size=batch_size, shuffle=shuffle, verbose=verbose, **options)
+                              batch_size=batch_size, shuffle=shuffle, verbose=verbose,
+                              optimizer=optimizer, schedule=schedule, **options)
         return self.history_.column("train_loss")
 
     def _predict_output(self, X, batch_size=4096):
