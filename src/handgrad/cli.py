@@ -116,5 +116,36 @@ def train(dataset, sizes, activation, epochs, lr, batch_size, seed, data_dir, qu
     click.echo(f"test accuracy: {100 * acc:.2f}% ({len(data.X_test):,} {data.name} test examples)")
 
 
+@main.command()
+@click.option("--dataset", default="digits", show_default=True)
+@click.option("--epochs", default=5, show_default=True, type=click.IntRange(1))
+@click.option("--layers", "sizes", type=str, callback=_int_list, default=None,
+              help="Layer sizes; default: features,256,classes.")
+@click.option("--activation", default="relu", show_default=True)
+@click.option("--optimizer", type=click.Choice(["sgd", "adam", "adamw"]), default="sgd",
+              show_default=True)
+@click.option("--lr", default=0.1, show_default=True, type=float)
+@click.option("--momentum", default=0.0, show_default=True, type=float)
+@click.option("--batch-size", default=32, show_default=True, type=click.IntRange(1))
+@click.option("--seed", default=0, show_default=True)
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
+              help="Where the PyTorch twin (and MLX, with its CUDA backend) runs.")
+@click.option("--plot", "plot_path", default="compare-losses.png", show_default=True,
+              help="Where to write the plot of the three loss curves.")
+@click.option("--data-dir", default=None)
+def compare(dataset, epochs, sizes, activation, optimizer, lr, momentum, batch_size, seed, device,
+            plot_path, data_dir):
+    """Train one network in NumPy, PyTorch and MLX from the same weights and batches."""
+    from .compare import compare as run_compare
+    from .compare import format_table, plot_losses
+    report = run_compare(dataset, epochs, sizes, activation, lr, batch_size, optimizer, momentum,
+                         seed, device, data_dir=data_dir)
+    click.echo(format_table(report))
+    try:
+        click.echo(f"plot: {plot_losses(report, plot_path)}")
+    except ImportError as e:
+        click.echo(f"no plot: {e}")
+
+
 if __name__ == "__main__":
     main()

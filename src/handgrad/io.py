@@ -49,7 +49,7 @@ def atomic_write(path, data):
 def save_tensors(path, tensors, metadata=None):
     """Save a dict of arrays (any backend) and string metadata as one .safetensors file."""
     from safetensors.numpy import save
-    arrays = {k: np.ascontiguousarray(to_numpy(v)) for k, v in tensors.items()}
+    arrays = {k: np.require(to_numpy(v), requirements="C") for k, v in tensors.items()}  # keeps 0-d
     atomic_write(path, save(arrays, metadata={k: str(v) for k, v in (metadata or {}).items()}))
 
 
@@ -92,6 +92,16 @@ def save_checkpoint(path, model, *, optimizer=None, schedule=None, history=None,
     for k, v in (extra or {}).items():
         meta[k] = json.dumps(v)
     save_tensors(path, tensors, meta)
+
+
+class Snapshot:
+    """A spec and a state dict: what save_checkpoint needs, from any backend."""
+
+    def __init__(self, spec, state):
+        self.spec, self._state = spec, state
+
+    def state_dict(self):
+        return self._state
 
 
 class Checkpoint:

@@ -1,0 +1,263 @@
+"""The handgrad MLP written the way MLX users write it, built from the same spec.
+
+Each layer is an ``mlx.nn.Linear`` (parameters ``layers.{i}.weight`` (d_out, d_in)
+and ``layers.{i}.bias``) with an optional norm, the activation and dropout,
+so ``tree_flatten(model.parameters())`` has handgrad's names. A step is MLX's::
+
+    loss, grads = nn.value_and_grad(model, model.loss)(X, y)
+    optimizer.update(model, grads)
+    mx.eval(model.parameters(), optimizer.state)
+
+Where MLX defines things differently from PyTorch (and so from handgrad):
+
+- ``optim.Adam`` and ``optim.AdamW`` default to ``bias_correction=False``; the
+  twin passes ``True``.
+- ``optim.Adam`` has no weight decay; for handgrad's ``Adam(weight_decay=λ)``
+  (PyTorch's L2 form) the twin adds λθ to the gradients before the update.
+- ``optim.SGD`` starts its velocity at 0 and computes v ← μv + (1 - τ)g; with
+  dampening τ = 0 (handgrad has none) the first step is PyTorch's v = g.
+  Weight decay is added to the gradient first in both.
+- MLX keeps the learning rate as a float32 array and computes Adam's bias
+  corrections in float32, so in float64 it agrees with the others to about
+  1e-7 relative after a few Adam steps, not to 1e-10.
+- MLX's BatchNorm has no ``num_batches_tracked``; the twin drops that key
+  from handgrad state dicts and adds it back (as 0) when exporting.
+"""
+
+try:
+    import mlx.core as mx
+    import mlx.nn as nn
+    import mlx.optimizers as optim
+    from mlx.utils import tree_flatten, tree_map, tree_unflatten
+except ImportError:  # pragma: no cover - exercised only without mlx
+    raise ImportError("the MLX twin needs MLX: pip install 'mlx[cpu]' on Linux, "
+                      "pip install mlx on Apple silicon, or pip install 'handgrad[mlx]'") from None
+
+import math
+
+import numpy as np
+
+from ..io import Snapshot, load_checkpoint, save_checkpoint
+from ..mlp import MLP, _output_loss
+from ..nn.activations import get_activation
+from ..nn.module import check_state_matches
+
+DTYPES = {"float32": mx.float32, "float64": mx.float64}
+SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
+
+
+def make_activation(spec):
+    """An MLX function for a handgrad activation spec (softmax/sigmoid outputs give logits)."""
+    act = get_activation(spec)
+    if act.name == "leaky_relu":
+        return lambda x: nn.leaky_relu(x, negative_slope=act.alpha)
+    if act.name == "gelu" and act.approximate == "tanh":
+        return nn.gelu_approx       # ½x(1 + tanh(√(2/π)(x + 0.044715x³)))
+    return {"relu": nn.relu, "sigmoid": mx.sigmoid, "tanh": mx.tanh, "gelu": nn.gelu,
+            "silu": nn.silu, "identity": lambda x: x,
+            "softmax": lambda x: mx.softmax(x, axis=-1)}[act.name]
+
+
+def make_norm(name, d):
+    if name in (None, "none"):
+        return None
+    return {"batch": lambda: nn.BatchNorm(d, eps=1e-5, momentum=0.1),
+            "layer": lambda: nn.LayerNorm(d, eps=1e-5),
+            "rms": lambda: nn.RMSNorm(d, eps=1e-5)}[name]()
+
+
+class Block(nn.Linear):
+    """One layer: Linear -> [norm] -> activation -> [dropout]."""
+
+    def __init__(self, n_in, n_out, activation, norm=None, dropout=0.0, bias=True):
+        super().__init__(n_in, n_out, bias=bias)
+        norm = make_norm(norm, n_out)
+        if norm is not None:
+            self.norm = norm
+        self.act = make_activation(activation)
+        if dropout:
+            self.drop = nn.Dropout(dropout)
+
+    def __call__(self, x):
+        h = super().__call__(x)
+        if "norm" in self:
+            h = self.norm(h)
+        h = self.act(h)
+        return self.drop(h) if "drop" in self else h
+
+
+class MLXMLP(nn.Module):
+    """handgrad's MLP in MLX. Weights come from NumPy: ``seed`` draws them with
+    handgrad's own initializers, so every backend starts from the same numbers."""
+
+    def __init__(self, spec, seed=None, dtype=None):
+        super().__init__()
+        self.spec = dict(spec)
+        self.np_dtype = np.dtype(dtype or spec.get("dtype", "float32"))
+        sizes, acts = spec["layer_sizes"], list(spec["activations"])
+        n = len(sizes) - 1
+        norms = list(spec.get("norm") or [None] * (n - 1)) + [None]
+        drops = list(spec.get("dropout") or [0.0] * (n - 1)) + [0.0]
+        bias = spec.get("bias", True)
+        bias = bias if isinstance(bias, list) else [bias] * n
+        self.loss_name = _output_loss(get_activation(acts[-1]))
+        if self.loss_name != "mse":
+            acts[-1] = "identity"               # logits; the loss applies softmax or sigmoid
+        self.layers = [Block(sizes[i], sizes[i + 1], acts[i], norms[i], drops[i], bias[i])
+                       for i in range(n)]
+        self.set_dtype(DTYPES[self.np_dtype.name])
+        self.load_numpy_state(MLP.from_spec(self.spec, seed=seed).state_dict())
+
+    @classmethod
+    def from_numpy(cls, model, dtype=None):
+        twin = cls(model.spec, dtype=dtype)
+        twin.load_numpy_state(model.state_dict())
+        return twin
+
+    @classmethod
+    def from_checkpoint(cls, path, dtype=None):
+        ckpt = load_checkpoint(path)
+        twin = cls(ckpt.spec, dtype=dtype)
+        twin.load_numpy_state(ckpt.state)
+        return twin
+
+    def __call__(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def loss(self, X, y):
+        return self.loss_of(self(X), y)
+
+    def loss_of(self, out, y):
+        if self.loss_name == "cross_entropy":
+            return nn.losses.cross_entropy(out, y, reduction="mean")
+        if self.loss_name == "binary_cross_entropy":
+            return nn.losses.binary_cross_entropy(out, y.reshape(out.shape), with_logits=True,
+                                                  reduction="mean")
+        return 0.5 * nn.losses.mse_loss(out, y.reshape(out.shape), reduction="mean")
+
+    # --- moving between NumPy and MLX ---------------------------------------------------
+
+    def array(self, a, labels=False):
+        a = np.asarray(a)
+        if labels and self.loss_name == "cross_entropy" and a.ndim == 1:
+            return mx.array(a.astype(np.int32))
+        return mx.array(a, dtype=DTYPES[self.np_dtype.name])
+
+    def numpy_state(self):
+        state = {k: np.array(v) for k, v in tree_flatten(self.parameters())}
+        for k in [k for k in state if k.endswith(".running_var")]:
+            state[k[:-len("running_var")] + "num_batches_tracked"] = np.zeros((), dtype=np.int64)
+        return state
+
+    def load_numpy_state(self, state):
+        """Load a handgrad state dict (strict, apart from BatchNorm's num_batches_tracked)."""
+        state = {k: np.asarray(v) for k, v in state.items() if not k.endswith("num_batches_tracked")}
+        own = dict(tree_flatten(self.parameters()))
+        check_state_matches({k: np.empty(v.shape) for k, v in own.items()}, state)
+        # mx.array(float64 ndarray) would make float32: always name the dtype
+        self.update(tree_unflatten([(k, mx.array(v, dtype=own[k].dtype)) for k, v in state.items()]))
+        mx.eval(self.parameters())
+
+    def save(self, path, **training_state):
+        save_checkpoint(path, Snapshot(self.spec, self.numpy_state()), **training_state)
+
+    def predict_proba(self, X):
+        self.eval()
+        out = self(self.array(X))
+        if self.loss_name == "cross_entropy":
+            return np.array(mx.softmax(out, axis=1))
+        p = np.array(mx.sigmoid(out))
+        return np.hstack([1 - p, p])
+
+
+class SwiGLU(nn.Module):
+    """LLaMA's gated block: w2(silu(w1 x) * w3 x), no biases (names as handgrad.SwiGLU)."""
+
+    def __init__(self, d, hidden):
+        super().__init__()
+        self.w1 = nn.Linear(d, hidden, bias=False)
+        self.w2 = nn.Linear(hidden, d, bias=False)
+        self.w3 = nn.Linear(d, hidden, bias=False)
+
+    def __call__(self, x):
+        return self.w2(nn.silu(self.w1(x)) * self.w3(x))
+
+
+class FFN(nn.Module):
+    """GPT-2's feed-forward block: fc2(gelu(fc1 x)) (names as handgrad.FFN)."""
+
+    def __init__(self, d, hidden, activation="gelu"):
+        super().__init__()
+        self.fc1 = nn.Linear(d, hidden)
+        self.act = make_activation(activation)
+        self.fc2 = nn.Linear(hidden, d)
+
+    def __call__(self, x):
+        return self.fc2(self.act(self.fc1(x)))
+
+
+def load_numpy_params(module, params, dtype=mx.float32):
+    """Copy a handgrad module's ``params`` into an MLX module of the same names."""
+    module.set_dtype(dtype)
+    module.update(tree_unflatten([(k, mx.array(v, dtype=dtype)) for k, v in params.items()]))
+    mx.eval(module.parameters())
+    return module
+
+
+class TwinOptimizer:
+    """An MLX optimizer plus the L2 term MLX's Adam lacks (PyTorch's Adam weight_decay)."""
+
+    def __init__(self, inner, l2=0.0):
+        self.inner, self.l2 = inner, l2
+
+    @property
+    def state(self):
+        return self.inner.state
+
+    def set_lr(self, lr):
+        self.inner.learning_rate = lr
+
+    def update(self, model, grads):
+        if self.l2:
+            grads = tree_map(lambda g, p: g + self.l2 * p, grads, model.trainable_parameters())
+        self.inner.update(model, grads)
+
+
+def make_optimizer(opt):
+    """The mlx.optimizers twin of a handgrad optimizer, made to agree (see the module docstring)."""
+    from .. import optim as hgo
+    if isinstance(opt, hgo.AdamW):
+        return TwinOptimizer(optim.AdamW(opt.lr, betas=list(opt.betas), eps=opt.eps,
+                                         weight_decay=opt.weight_decay, bias_correction=True))
+    if isinstance(opt, hgo.Adam):
+        return TwinOptimizer(optim.Adam(opt.lr, betas=list(opt.betas), eps=opt.eps,
+                                        bias_correction=True), l2=opt.weight_decay)
+    if isinstance(opt, hgo.SGD):
+        return TwinOptimizer(optim.SGD(opt.lr, momentum=opt.momentum, weight_decay=opt.weight_decay,
+                                       nesterov=opt.nesterov))
+    raise TypeError(f"no MLX twin for {type(opt).__name__}")
+
+
+def train_step(model, optimizer, X, y):
+    """One step, as MLX users write it. X, y: mx arrays. Returns the loss."""
+    model.train()
+    loss, grads = nn.value_and_grad(model, model.loss)(X, y)
+    optimizer.update(model, grads)
+    mx.eval(model.parameters(), optimizer.state)
+    return loss.item()
+
+
+def loss_and_grads(model, X, y, training=True):
+    """(loss, output, {name: gradient}) as NumPy, from NumPy inputs."""
+    model.train(training)
+    X, y = model.array(X), model.array(y, labels=True)
+
+    def loss_and_output(X, y):          # one forward pass: BatchNorm's statistics move once
+        out = model(X)
+        return model.loss_of(out, y), out
+
+    (loss, out), grads = nn.value_and_grad(model, loss_and_output)(X, y)
+    mx.eval(loss, grads, out)
+    return loss.item(), np.array(out), {k: np.array(v) for k, v in tree_flatten(grads)}

@@ -1,0 +1,216 @@
+"""The handgrad MLP written the way PyTorch users write it, built from the same spec.
+
+Each layer is an ``nn.Linear`` (so its parameters are ``layers.{i}.weight`` and
+``layers.{i}.bias``, (d_out, d_in) as in NumPy) with an optional norm
+(``layers.{i}.norm.*``), the activation and dropout. State dicts move between
+this twin and ``handgrad.MLP`` with no renaming and no transposes. Training is
+PyTorch's four-line heartbeat::
+
+    optimizer.zero_grad()
+    loss = model.loss(model(X), y)
+    loss.backward()
+    optimizer.step()
+
+The output layer returns logits for a softmax or sigmoid output: the loss
+(``F.cross_entropy``, ``F.binary_cross_entropy_with_logits``) applies them,
+exactly as handgrad fuses them. MSE is ``0.5 * F.mse_loss`` (handgrad's 1/2n).
+"""
+
+try:
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+except ImportError:  # pragma: no cover - exercised only without torch
+    raise ImportError("the PyTorch twin needs PyTorch: pip install torch "
+                      "(on a CPU-only machine: pip install torch==2.13.0 --index-url "
+                      "https://download.pytorch.org/whl/cpu), or pip install 'handgrad[torch]'") from None
+
+import numpy as np
+
+from ..io import Snapshot, load_checkpoint, save_checkpoint, to_numpy
+from ..mlp import MLP, _output_loss
+from ..nn.activations import get_activation
+
+
+def make_activation(spec):
+    """The torch module for a handgrad activation spec (softmax/sigmoid outputs give logits)."""
+    act = get_activation(spec)
+    name = act.name
+    if name == "leaky_relu":
+        return nn.LeakyReLU(act.alpha)
+    if name == "gelu":
+        return nn.GELU(approximate="tanh" if act.approximate == "tanh" else "none")
+    return {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "silu": nn.SiLU,
+            "identity": nn.Identity, "softmax": nn.Softmax}[name]()
+
+
+def make_norm(name, d, dtype=None):
+    if name in (None, "none"):
+        return None
+    return {"batch": lambda: nn.BatchNorm1d(d, eps=1e-5, momentum=0.1, dtype=dtype),
+            "layer": lambda: nn.LayerNorm(d, eps=1e-5, dtype=dtype),
+            "rms": lambda: nn.RMSNorm(d, eps=1e-5, dtype=dtype)}[name]()
+
+
+class Block(nn.Linear):
+    """One layer: Linear -> [norm] -> activation -> [dropout]."""
+
+    def __init__(self, n_in, n_out, activation, norm=None, dropout=0.0, bias=True, dtype=None):
+        super().__init__(n_in, n_out, bias=bias, dtype=dtype)
+        self.norm = make_norm(norm, n_out, dtype)
+        self.act = make_activation(activation)
+        self.drop = nn.Dropout(dropout) if dropout else None
+
+    def forward(self, x):
+        h = super().forward(x)
+        if self.norm is not None:
+            h = self.norm(h)
+        h = self.act(h)
+        return self.drop(h) if self.drop is not None else h
+
+
+class TorchMLP(nn.Module):
+    """handgrad's MLP in PyTorch. Weights come from NumPy: ``seed`` draws them with
+    handgrad's own initializers, so every backend starts from the same numbers."""
+
+    def __init__(self, spec, seed=None, dtype=None):
+        super().__init__()
+        self.spec = dict(spec)
+        self.dtype = {"float32": torch.float32, "float64": torch.float64}[
+            np.dtype(dtype or spec.get("dtype", "float32")).name]
+        sizes, acts = spec["layer_sizes"], list(spec["activations"])
+        n = len(sizes) - 1
+        norms = list(spec.get("norm") or [None] * (n - 1)) + [None]
+        drops = list(spec.get("dropout") or [0.0] * (n - 1)) + [0.0]
+        bias = spec.get("bias", True)
+        bias = bias if isinstance(bias, list) else [bias] * n
+        self.loss_name = _output_loss(get_activation(acts[-1]))
+        if self.loss_name != "mse":
+            acts[-1] = "identity"               # logits; the loss applies softmax or sigmoid
+        self.layers = nn.ModuleList(Block(sizes[i], sizes[i + 1], acts[i], norms[i], drops[i],
+                                          bias[i], self.dtype) for i in range(n))
+        self.load_numpy_state(MLP.from_spec(self.spec, seed=seed).state_dict())
+
+    @classmethod
+    def from_numpy(cls, model, dtype=None):
+        twin = cls(model.spec, dtype=dtype)
+        twin.load_numpy_state(model.state_dict())
+        return twin
+
+    @classmethod
+    def from_checkpoint(cls, path, dtype=None):
+        ckpt = load_checkpoint(path)
+        twin = cls(ckpt.spec, dtype=dtype)
+        twin.load_numpy_state(ckpt.state)
+        return twin
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def loss(self, out, y):
+        if self.loss_name == "cross_entropy":
+            return F.cross_entropy(out, y)                         # integer labels or one-hot rows
+        if self.loss_name == "binary_cross_entropy":
+            return F.binary_cross_entropy_with_logits(out, y.reshape(out.shape).to(out.dtype))
+        return 0.5 * F.mse_loss(out, y.reshape(out.shape).to(out.dtype))
+
+    # --- moving between NumPy and PyTorch ----------------------------------------------
+
+    @property
+    def device(self):
+        return next(self.parameters()).device
+
+    def tensor(self, array, labels=False):
+        """A NumPy array as a tensor on this model's device (labels as int64, else our dtype)."""
+        a = np.asarray(array)
+        if labels and self.loss_name == "cross_entropy" and a.ndim == 1:
+            return torch.as_tensor(a.astype(np.int64), device=self.device)
+        return torch.as_tensor(a, dtype=self.dtype, device=self.device)
+
+    def numpy_state(self):
+        return {k: to_numpy(v) for k, v in self.state_dict().items()}
+
+    def load_numpy_state(self, state):
+        """Load a handgrad state dict (strict: missing, unexpected or misshapen keys are listed)."""
+        from ..nn.module import check_state_matches
+        own = self.state_dict()
+        check_state_matches({k: v.detach().cpu().numpy() for k, v in own.items()},
+                            {k: np.asarray(v) for k, v in state.items()})
+        self.load_state_dict({k: torch.as_tensor(np.asarray(v)).to(own[k].dtype) for k, v in state.items()})
+
+    def save(self, path, **training_state):
+        save_checkpoint(path, Snapshot(self.spec, self.numpy_state()), **training_state)
+
+    @torch.no_grad()
+    def predict_proba(self, X):
+        self.eval()
+        out = self(self.tensor(X))
+        if self.loss_name == "cross_entropy":
+            return torch.softmax(out, dim=1).cpu().numpy()
+        p = torch.sigmoid(out).cpu().numpy()
+        return np.hstack([1 - p, p])
+
+
+class SwiGLU(nn.Module):
+    """LLaMA's gated block: w2(silu(w1 x) * w3 x), no biases (names as handgrad.SwiGLU)."""
+
+    def __init__(self, d, hidden, dtype=torch.float32):
+        super().__init__()
+        self.w1 = nn.Linear(d, hidden, bias=False, dtype=dtype)
+        self.w2 = nn.Linear(hidden, d, bias=False, dtype=dtype)
+        self.w3 = nn.Linear(d, hidden, bias=False, dtype=dtype)
+
+    def forward(self, x):
+        return self.w2(F.silu(self.w1(x)) * self.w3(x))
+
+
+class FFN(nn.Module):
+    """GPT-2's feed-forward block: fc2(gelu(fc1 x)) (names as handgrad.FFN)."""
+
+    def __init__(self, d, hidden, activation="gelu", dtype=torch.float32):
+        super().__init__()
+        self.fc1 = nn.Linear(d, hidden, dtype=dtype)
+        self.act = make_activation(activation)
+        self.fc2 = nn.Linear(hidden, d, dtype=dtype)
+
+    def forward(self, x):
+        return self.fc2(self.act(self.fc1(x)))
+
+
+def make_optimizer(model, opt):
+    """The torch.optim twin of a handgrad optimizer, same hyperparameters."""
+    from .. import optim as hgo
+    params = model.parameters()
+    if isinstance(opt, hgo.AdamW):
+        return torch.optim.AdamW(params, lr=opt.lr, betas=opt.betas, eps=opt.eps,
+                                 weight_decay=opt.weight_decay)
+    if isinstance(opt, hgo.Adam):
+        return torch.optim.Adam(params, lr=opt.lr, betas=opt.betas, eps=opt.eps,
+                                weight_decay=opt.weight_decay)
+    if isinstance(opt, hgo.SGD):
+        return torch.optim.SGD(params, lr=opt.lr, momentum=opt.momentum, nesterov=opt.nesterov,
+                               weight_decay=opt.weight_decay)
+    raise TypeError(f"no PyTorch twin for {type(opt).__name__}")
+
+
+def train_step(model, optimizer, X, y):
+    """One step, as PyTorch users write it. X, y: tensors. Returns the loss."""
+    model.train()
+    optimizer.zero_grad()
+    loss = model.loss(model(X), y)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def loss_and_grads(model, X, y, training=True):
+    """(loss, output, {name: gradient}) as NumPy, from NumPy inputs."""
+    model.train(training)
+    model.zero_grad()
+    out = model(model.tensor(X))
+    loss = model.loss(out, model.tensor(y, labels=True))
+    loss.backward()
+    grads = {k: to_numpy(p.grad) for k, p in model.named_parameters()}
+    return loss.item(), to_numpy(out), grads
