@@ -28,6 +28,7 @@ class Optimizer:
         self.lr = lr
         self.t = 0          # steps taken
         self.state = {}     # parameter name -> {slot: array}
+        self._buffers = {}  # parameter name -> scratch array (not state: never saved)
 
     def step(self, model):
         """One update of every parameter of ``model`` from its current gradients."""
@@ -35,6 +36,13 @@ class Optimizer:
         grads = model.grads
         for name, p in model.params.items():
             self.update(name, p, grads[name])
+
+    def buffer(self, name, like):
+        """A scratch array shaped like the parameter, made once: updates allocate nothing."""
+        buf = self._buffers.get(name)
+        if buf is None or buf.shape != like.shape or buf.dtype != like.dtype:
+            buf = self._buffers[name] = np.empty_like(like)
+        return buf
 
     def slot(self, name, key, like):
         """The state array ``key`` of parameter ``name``, made as zeros on first use."""
@@ -97,7 +105,9 @@ class SGD(Optimizer):
                 v += g                                      # in place: μv + g
             v = slots["velocity"]
             g = g + self.momentum * v if self.nesterov else v
-        p -= self.lr * g                                    # in place
+        step = self.buffer(name, p)
+        np.multiply(g, self.lr, out=step)                   # lr·g into a reused buffer: no allocation
+        p -= step                                           # in place
 
 
 class Adam(Optimizer):
@@ -129,15 +139,21 @@ class Adam(Optimizer):
         b1, b2 = self.betas
         m = self.slot(name, "m", p)
         v = self.slot(name, "v", p)
+        buf = self.buffer(name, p)                         # one scratch array: no allocation
         m *= b1
-        m += (1 - b1) * g                                  # in place: β1 m + (1-β1) g
+        np.multiply(g, 1 - b1, out=buf)
+        m += buf                                           # m = β1 m + (1-β1) g
         v *= b2
-        v += (1 - b2) * (g * g)                            # in place: β2 v + (1-β2) g²
+        np.multiply(g, g, out=buf)
+        buf *= 1 - b2
+        v += buf                                           # v = β2 v + (1-β2) g²
         step_size = self.lr / (1 - b1 ** self.t)
-        denom = np.sqrt(v)
-        denom /= math.sqrt(1 - b2 ** self.t)
-        denom += self.eps                                  # √v̂ + ε
-        p -= step_size * (m / denom)                       # in place
+        np.sqrt(v, out=buf)
+        buf /= math.sqrt(1 - b2 ** self.t)
+        buf += self.eps                                    # √v̂ + ε
+        np.divide(m, buf, out=buf)
+        buf *= step_size
+        p -= buf                                           # θ -= lr/(1-β1ᵗ) · m / (√v̂ + ε)
 
 
 class AdamW(Adam):

@@ -24,7 +24,11 @@ class DivergenceError(FloatingPointError):
 
 
 class History:
-    """One dict per epoch: epoch, train_loss, val_loss, val_accuracy, lr, grad_norm, seconds."""
+    """One dict per epoch: epoch, train_loss, val_loss, val_accuracy, lr, grad_norm, seconds.
+
+    train_loss is the mean over the epoch's examples; lr and grad_norm are those of
+    the epoch's last step (the norm before any clipping).
+    """
 
     def __init__(self, rows=None):
         self.rows = list(rows or [])
@@ -74,7 +78,7 @@ def _restore(model, optimizer, snap):
 def train(model, X, y, *, epochs, learning_rate=0.1, optimizer=None, schedule=None,
           batch_size=None, shuffle=True, validation_data=None, early_stopping=None,
           clip_norm=None, callbacks=(), verbose=False, progress=False, checkpoint=None,
-          history=None, log=print):
+          history=None, log=print, extra=None):
     """Train ``model`` on (X, y) until ``epochs`` epochs are in the history; returns the History.
 
     optimizer        default SGD(learning_rate)
@@ -86,6 +90,7 @@ def train(model, X, y, *, epochs, learning_rate=0.1, optimizer=None, schedule=No
     callbacks        functions f(model, history) called after each epoch; True stops training
     checkpoint       a path: the state is saved there after each epoch and on Ctrl-C
     history          a History to continue (resume): training starts at epoch len(history) + 1
+    extra            JSON-able facts saved in each checkpoint's metadata (the recipe, say)
     """
     X = model.check_X(X)
     y = model.check_y(y, len(X))
@@ -106,11 +111,6 @@ def train(model, X, y, *, epochs, learning_rate=0.1, optimizer=None, schedule=No
     bar = _progress_bar(progress, steps_per_epoch)
     say = (bar.write if bar is not None else log) if (verbose or progress) else None
 
-    # Mini-batches are gathered into two buffers made once, not a new array per step.
-    gather = shuffle
-    if gather:
-        xbuf = np.empty((batch_size,) + X.shape[1:], dtype=X.dtype)
-        ybuf = np.empty((batch_size,) + y.shape[1:], dtype=y.dtype)
 
     best = _best_so_far(history, model, checkpoint) if early_stopping else None
     snap = _snapshot(model, optimizer)
@@ -122,35 +122,37 @@ def train(model, X, y, *, epochs, learning_rate=0.1, optimizer=None, schedule=No
             if bar is not None:
                 bar.reset()
                 bar.set_description(f"epoch {epoch + 1}/{epochs}")
-            total_loss, total_norm = 0.0, 0.0
+            total_loss = 0.0
             for s in range(0, n, batch_size):
-                if gather:
+                if shuffle:
+                    # X.take is NumPy's fast row copy: 0.08 ms for 128 MNIST rows, where
+                    # take(..., out=buffer) goes a generic path 3x slower (measured)
                     idx = order[s:s + batch_size]
-                    xb = np.take(X, idx, axis=0, out=xbuf[:len(idx)])   # (B, d_in)
-                    yb = np.take(y, idx, axis=0, out=ybuf[:len(idx)])   # (B,) or (B, K)
+                    xb, yb = X.take(idx, axis=0), y.take(idx, axis=0)   # (B, d_in), (B,) or (B, K)
                 else:
                     xb, yb = X[s:s + batch_size], y[s:s + batch_size]      # views, no copy
                 if schedule is not None:
                     optimizer.lr = schedule(optimizer.t)
-                loss = model.loss_and_grad(xb, yb)
+                with np.errstate(over="ignore", invalid="ignore"):   # a bad loss is reported below
+                    loss = model.loss_and_grad(xb, yb)
                 if not math.isfinite(loss):
                     step = optimizer.t + 1
                     _restore(model, optimizer, snap)
                     raise DivergenceError(
                         f"loss became {loss} at step {step} (epoch {epoch + 1}) with learning "
-                        f"rate {optimizer.lr:g}; the weights of the end of epoch {epoch} are "
-                        "back in place. Hint: lower the learning rate (try a tenth), clip the "
-                        "gradients (clip_norm=1.0) or standardize the inputs.")
-                if clip_norm is not None:
-                    total_norm += clip_grad_norm(model.grads, clip_norm)
-                else:
-                    total_norm += global_norm(model.grads)
+                        f"rate {optimizer.lr:g}; the weights from the start of epoch {epoch + 1}, "
+                        "the last good ones, are back in place. Hint: lower the learning rate "
+                        "(try a tenth), clip the gradients (clip_norm=1.0) or standardize the "
+                        "inputs.")
+                last = s + batch_size >= n
+                if clip_norm is not None or last:    # the norm costs a pass over every gradient
+                    grad_norm = _clip_or_measure(model, clip_norm)
                 optimizer.step(model)
                 total_loss += loss * len(xb)
                 if bar is not None:
                     bar.update()
             row = {"epoch": epoch + 1, "train_loss": total_loss / n, "lr": optimizer.lr,
-                   "grad_norm": total_norm / steps_per_epoch,
+                   "grad_norm": grad_norm,
                    "seconds": time.perf_counter() - start}
             if validation_data is not None:
                 row.update({f"val_{k}": v for k, v in model.evaluate(X_val, y_val).items()})
@@ -161,7 +163,7 @@ def train(model, X, y, *, epochs, learning_rate=0.1, optimizer=None, schedule=No
             if early_stopping:
                 stop = best.update(row, model, early_stopping)
             if checkpoint is not None:
-                _save(checkpoint, model, optimizer, schedule, history)
+                _save(checkpoint, model, optimizer, schedule, history, extra)
             for callback in callbacks:
                 stop = bool(callback(model, history)) or stop
             if stop:
@@ -170,7 +172,7 @@ def train(model, X, y, *, epochs, learning_rate=0.1, optimizer=None, schedule=No
         _restore(model, optimizer, snap)
         history.interrupted = True
         if checkpoint is not None:
-            _save(checkpoint, model, optimizer, schedule, history)
+            _save(checkpoint, model, optimizer, schedule, history, extra)
         if say:
             say(f"interrupted: kept the state after epoch {len(history)}"
                 + (f", saved to {checkpoint}" if checkpoint is not None else ""))
@@ -224,9 +226,22 @@ def _best_so_far(history, model, checkpoint):
     return _Best(loss, epoch, state, _best_file(checkpoint))
 
 
-def _save(path, model, optimizer, schedule, history):
+def _clip_or_measure(model, clip_norm):
+    """The global gradient norm (for the history), clipping first when asked.
+
+    A twin (handgrad.twins) brings its framework's own clipping and norm.
+    """
+    if clip_norm is not None:
+        if hasattr(model, "clip_grad_norm"):
+            return model.clip_grad_norm(clip_norm)
+        return clip_grad_norm(model.grads, clip_norm)
+    return model.grad_norm() if hasattr(model, "grad_norm") else global_norm(model.grads)
+
+
+def _save(path, model, optimizer, schedule, history, extra=None):
     from .io import save_checkpoint
-    save_checkpoint(path, model, optimizer=optimizer, schedule=schedule, history=history)
+    save_checkpoint(path, model, optimizer=optimizer, schedule=schedule, history=history,
+                    extra=extra)
 
 
 def _progress_bar(progress, total):

@@ -195,16 +195,21 @@ class Softmax(Activation):
 
     Alone, its backward is the Jacobian-vector product
     dL/dz_i = p_i (g_i - Σ_j g_j p_j). In an MLP it is fused with
-    cross-entropy instead, where the product collapses to (p - y) / B.
+    cross-entropy instead, where the product collapses to (p - y) / B; the
+    forward pass keeps log Σ e^z (lse) so the loss, lse - z_y, needs no log(p).
     """
 
     name = "softmax"
-    caches = ("a",)
+    caches = ("a", "lse")
 
     def forward(self, z, training=True):
-        from .losses import softmax
-        self.a = softmax(z)                                       # (B, K)
-        return self.a
+        zmax = z.max(axis=1, keepdims=True)                       # (B, 1)
+        e = np.exp(z - zmax)                                      # (B, K), entries in (0, 1]
+        total = e.sum(axis=1, keepdims=True)                      # (B, 1) ≥ 1
+        e /= total                                                # (B, K) in place: e becomes p
+        self.lse = zmax + np.log(total)                           # (B, 1) log Σ e^z, for the loss
+        self.a = e
+        return e
 
     def backward(self, grad_out):
         p = self.a

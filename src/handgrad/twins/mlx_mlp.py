@@ -261,3 +261,104 @@ def loss_and_grads(model, X, y, training=True):
     (loss, out), grads = nn.value_and_grad(model, loss_and_output)(X, y)
     mx.eval(loss, grads, out)
     return loss.item(), np.array(out), {k: np.array(v) for k, v in tree_flatten(grads)}
+
+
+# --- driving the twin with handgrad's training loop --------------------------------------
+
+from ._trainable import TrainableBase  # noqa: E402
+
+MLX_SLOTS = {"SGD": {"v": "velocity"}, "Adam": {"m": "m", "v": "v"}, "AdamW": {"m": "m", "v": "v"}}
+
+
+class Trainable(TrainableBase):
+    """An MLXMLP behind the interface ``handgrad.train.train`` drives."""
+
+    def __init__(self, ref, device="cpu"):
+        super().__init__(ref)
+        if device == "cuda":
+            mx.set_default_device(mx.gpu)
+        mx.random.seed(self.framework_seed())       # dropout masks: MLX's own generator
+        self.net = MLXMLP.from_numpy(ref)
+        self._grads = None
+        self._step = nn.value_and_grad(self.net, self.net.loss)
+
+    @property
+    def params(self):
+        return {k: np.array(v) for k, v in tree_flatten(self.net.trainable_parameters())}
+
+    @property
+    def grads(self):
+        return {k: np.array(v) for k, v in tree_flatten(self._grads)}
+
+    def loss_and_grad(self, X, y, training=True):
+        self.net.train(training)
+        loss, self._grads = self._step(self.net.array(X), self.net.array(y, labels=True))
+        mx.eval(loss, self._grads)
+        return loss.item()
+
+    def grad_norm(self):
+        return float(mx.sqrt(sum((g.astype(mx.float32) ** 2).sum()
+                                 for _, g in tree_flatten(self._grads))))
+
+    def clip_grad_norm(self, max_norm):
+        self._grads, norm = optim.clip_grad_norm(self._grads, max_norm)
+        return float(norm)
+
+    def state_dict(self):
+        return self.net.numpy_state()
+
+    def load_state_dict(self, state):
+        self.net.load_numpy_state(state)
+
+    def eval_batch(self, X, y):
+        self.net.eval()
+        out = self.net(self.net.array(X))
+        loss = self.net.loss_of(out, self.net.array(y, labels=True))
+        return loss.item(), np.array(out)
+
+    def predict_proba(self, X):
+        return self.net.predict_proba(self.check_X(X))
+
+
+class TrainableOptimizer:
+    """mlx.optimizers behind handgrad's optimizer interface; state dicts use handgrad's names."""
+
+    def __init__(self, model, opt):
+        self.model, self.like = model, opt
+        self.twin = make_optimizer(opt)
+        self.slots = MLX_SLOTS[type(opt).__name__]
+        self.t = 0
+
+    @property
+    def lr(self):
+        return float(self.twin.inner.learning_rate)
+
+    @lr.setter
+    def lr(self, value):
+        self.twin.set_lr(value)
+
+    def step(self, model):
+        self.twin.update(model.net, model._grads)
+        mx.eval(model.net.parameters(), self.twin.state)
+        self.t += 1
+
+    def state_dict(self):
+        sd = self.like.state_dict()
+        state = {}
+        for key, value in tree_flatten(self.twin.state):
+            name, _, slot = key.rpartition(".")
+            if slot in self.slots and (self.slots is not MLX_SLOTS["SGD"] or self.like.momentum):
+                state.setdefault(name, {})[self.slots[slot]] = np.array(value)
+        sd.update(t=self.t, lr=self.lr, state=state)
+        return sd
+
+    def load_state_dict(self, sd):
+        self.t = int(sd["t"])
+        self.twin.inner.init(self.model.net.trainable_parameters())
+        back = {v: k for k, v in self.slots.items()}
+        dtype = DTYPES[self.model.net.np_dtype.name]
+        flat = [(f"{name}.{back[slot]}", mx.array(np.asarray(a), dtype=dtype))
+                for name, slots in sd["state"].items() for slot, a in slots.items()]
+        self.twin.inner.state.update(tree_unflatten(flat))
+        self.twin.inner.state["step"] = mx.array(self.t, dtype=mx.uint64)
+        self.lr = float(sd["lr"])

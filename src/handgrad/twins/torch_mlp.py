@@ -214,3 +214,95 @@ def loss_and_grads(model, X, y, training=True):
     loss.backward()
     grads = {k: to_numpy(p.grad) for k, p in model.named_parameters()}
     return loss.item(), to_numpy(out), grads
+
+
+# --- driving the twin with handgrad's training loop --------------------------------------
+
+from ._trainable import SLOTS, TrainableBase  # noqa: E402
+
+
+class Trainable(TrainableBase):
+    """A TorchMLP behind the interface ``handgrad.train.train`` drives."""
+
+    def __init__(self, ref, device="cpu"):
+        super().__init__(ref)
+        torch.manual_seed(self.framework_seed())    # dropout masks: torch's own generator
+        self.net = TorchMLP.from_numpy(ref).to(device)
+
+    @property
+    def params(self):
+        return {k: p.detach() for k, p in self.net.named_parameters()}
+
+    @property
+    def grads(self):
+        return {k: p.grad for k, p in self.net.named_parameters()}
+
+    def loss_and_grad(self, X, y, training=True):
+        self.net.train(training)
+        self.net.zero_grad(set_to_none=False)
+        loss = self.net.loss(self.net(self.net.tensor(X)), self.net.tensor(y, labels=True))
+        loss.backward()
+        return loss.item()
+
+    def grad_norm(self):
+        return float(torch.sqrt(sum((p.grad.double() ** 2).sum() for p in self.net.parameters())))
+
+    def clip_grad_norm(self, max_norm):
+        return float(torch.nn.utils.clip_grad_norm_(self.net.parameters(), max_norm))
+
+    def state_dict(self):
+        return self.net.numpy_state()
+
+    def load_state_dict(self, state):
+        self.net.load_numpy_state(state)
+
+    @torch.no_grad()
+    def eval_batch(self, X, y):
+        self.net.eval()
+        out = self.net(self.net.tensor(X))
+        return self.net.loss(out, self.net.tensor(y, labels=True)).item(), to_numpy(out)
+
+    def predict_proba(self, X):
+        return self.net.predict_proba(self.check_X(X))
+
+
+class TrainableOptimizer:
+    """torch.optim behind handgrad's optimizer interface; its state dict uses handgrad's names."""
+
+    def __init__(self, model, opt):
+        self.model, self.like = model, opt
+        self.opt = make_optimizer(model.net, opt)
+        self.names = [k for k, _ in model.net.named_parameters()]
+        self.t = 0
+
+    @property
+    def lr(self):
+        return self.opt.param_groups[0]["lr"]
+
+    @lr.setter
+    def lr(self, value):
+        for group in self.opt.param_groups:
+            group["lr"] = value
+
+    def step(self, model):
+        self.opt.step()
+        self.t += 1
+
+    def state_dict(self):
+        sd = self.like.state_dict()
+        state = self.opt.state_dict()["state"]
+        sd.update(t=self.t, lr=self.lr, state={
+            self.names[i]: {SLOTS[k]: to_numpy(v) for k, v in s.items() if k in SLOTS}
+            for i, s in state.items()})
+        return sd
+
+    def load_state_dict(self, sd):
+        self.t, self.lr = int(sd["t"]), float(sd["lr"])
+        back = {v: k for k, v in SLOTS.items()}
+        params = dict(self.model.net.named_parameters())
+        for name, slots in sd["state"].items():
+            state = {back[k]: torch.as_tensor(np.asarray(v), dtype=params[name].dtype,
+                                              device=params[name].device) for k, v in slots.items()}
+            if "exp_avg" in state:
+                state["step"] = torch.tensor(float(self.t))
+            self.opt.state[params[name]] = state

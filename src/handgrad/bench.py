@@ -1,0 +1,377 @@
+"""Speed of one training epoch: handgrad NumPy against its PyTorch and MLX twins and
+scikit-learn's MLPClassifier, and against the machine's matrix-multiply limit.
+
+Every contender trains the same network (same sizes, batch size, plain SGD at the
+same rate) on the same data, one epoch at a time. Rounds interleave the
+contenders (A B C D, A B C D, …) so that a slow minute on a shared machine hurts
+them all alike, and each contender's median epoch is quoted. The limit is the
+epoch's matrix-multiply FLOPs divided by the float32 GEMM rate measured in the
+same run; peak memory is measured with tracemalloc and set against
+``handgrad.check.trace``.
+"""
+
+import gc
+import math
+import platform
+import time
+import tracemalloc
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from .check import trace
+from .mlp import MLP
+from .optim import SGD
+
+
+# --- what an epoch costs ------------------------------------------------------------------
+
+def epoch_flops(sizes, n, batch_size):
+    """Matrix-multiply FLOPs of one epoch: forward, dW, and dX for every layer but the first."""
+    per_example = sum(2 * a * b * (3 if i else 2) for i, (a, b) in enumerate(zip(sizes, sizes[1:])))
+    return per_example * n
+
+
+def gemm_rate(size=2048, repeats=5):
+    """float32 GEMM rate (FLOP/s) of a large square product: the machine's peak as NumPy sees it."""
+    rng = np.random.default_rng(0)
+    a = rng.random((size, size), dtype=np.float32)
+    b = rng.random((size, size), dtype=np.float32)
+    a @ b
+    best = math.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - start)
+    return 2 * size ** 3 / best
+
+
+# --- the contenders -----------------------------------------------------------------------
+
+class NumpyRunner:
+    name = "handgrad NumPy"
+
+    def __init__(self, X, y, sizes, batch_size, lr, seed):
+        from .train import train
+        self.train, self.X, self.y, self.batch_size = train, X, y, batch_size
+        self.model = MLP(sizes, seed=seed)
+        self.opt = SGD(lr)
+        self.history = None
+
+    def epoch(self):
+        start = time.perf_counter()
+        self.history = self.train(self.model, self.X, self.y, epochs=len(self.history or []) + 1,
+                                  optimizer=self.opt, batch_size=self.batch_size,
+                                  history=self.history)
+        return time.perf_counter() - start
+
+
+class TorchRunner:
+    name = "handgrad PyTorch twin"
+
+    def __init__(self, X, y, sizes, batch_size, lr, seed, device="cpu"):
+        import torch
+        from .twins import torch_mlp
+        self.torch, self.step = torch, torch_mlp.train_step
+        self.model = torch_mlp.TorchMLP(MLP(sizes, seed=seed).spec, seed=seed).to(device)
+        self.opt = torch.optim.SGD(self.model.parameters(), lr=lr)
+        self.X, self.y = self.model.tensor(X), self.model.tensor(y, labels=True)
+        self.batch_size, self.device = batch_size, device
+        self.gen = torch.Generator(device="cpu").manual_seed(seed)
+
+    def epoch(self):
+        torch = self.torch
+        n = len(self.X)
+        if self.device != "cpu":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        order = torch.randperm(n, generator=self.gen).to(self.X.device)
+        for s in range(0, n, self.batch_size):
+            idx = order[s:s + self.batch_size]
+            self.step(self.model, self.opt, self.X[idx], self.y[idx])
+        if self.device != "cpu":
+            torch.cuda.synchronize()
+        return time.perf_counter() - start
+
+
+class MLXRunner:
+    name = "handgrad MLX twin"
+
+    def __init__(self, X, y, sizes, batch_size, lr, seed):
+        import mlx.core as mx
+        from .twins import mlx_mlp
+        self.mx, self.step = mx, mlx_mlp.train_step
+        self.model = mlx_mlp.MLXMLP(MLP(sizes, seed=seed).spec, seed=seed)
+        self.opt = mlx_mlp.make_optimizer(SGD(lr))
+        self.X, self.y = self.model.array(X), self.model.array(y, labels=True)
+        self.batch_size = batch_size
+        self.rng = np.random.default_rng(seed)
+
+    def epoch(self):
+        mx = self.mx
+        n = self.X.shape[0]
+        start = time.perf_counter()
+        order = mx.array(self.rng.permutation(n))
+        for s in range(0, n, self.batch_size):
+            idx = order[s:s + self.batch_size]
+            self.step(self.model, self.opt, self.X[idx], self.y[idx])
+        return time.perf_counter() - start
+
+
+class SklearnRunner:
+    name = "scikit-learn MLPClassifier"
+
+    def __init__(self, X, y, sizes, batch_size, lr, seed):
+        from sklearn.neural_network import MLPClassifier
+        self.X, self.y = X, y
+        self.classes = np.unique(y)
+        self.model = MLPClassifier(tuple(sizes[1:-1]), solver="sgd", learning_rate_init=lr,
+                                   momentum=0.0, nesterovs_momentum=False, alpha=0.0,
+                                   batch_size=batch_size, shuffle=True, random_state=seed)
+
+    def epoch(self):
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.model.partial_fit(self.X, self.y, classes=self.classes)   # one epoch
+        return time.perf_counter() - start
+
+
+OPENBLAS_CANDIDATES = ("/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3",
+                       "/usr/lib/aarch64-linux-gnu/openblas-pthread/libblas.so.3",
+                       "/usr/lib64/libopenblas.so.0", "/usr/lib/libopenblas.so.0")
+
+
+def system_openblas():
+    """A system OpenBLAS that exports the plain cblas_* names MLX's Linux wheel calls, if any."""
+    return next((p for p in OPENBLAS_CANDIDATES if Path(p).is_file()), None)
+
+
+class MLXOpenBLASRunner:
+    """The MLX twin in a child process with a system OpenBLAS preloaded.
+
+    MLX's Linux CPU wheel calls cblas_sgemm and resolves it to the reference BLAS
+    it bundles (libblas 3.10). A library named in LD_PRELOAD is searched first, so
+    preloading Debian's OpenBLAS (apt-get install libopenblas0-pthread) points
+    MLX's matrix products at an optimized BLAS without rebuilding anything.
+    """
+
+    name = "handgrad MLX twin, OpenBLAS preloaded"
+
+    def __init__(self, X, y, sizes, batch_size, lr, seed, dataset=None, n=None):
+        import mlx.core  # noqa: F401  (fail here, like the others, when MLX is missing)
+        self.lib = system_openblas()
+        if self.lib is None or dataset is None:
+            raise ImportError("no system OpenBLAS (apt-get install libopenblas0-pthread)")
+        self.args = [dataset, str(n), ",".join(map(str, sizes)), str(batch_size), str(lr), str(seed)]
+
+    def epoch(self):
+        import os
+        import subprocess
+        import sys
+        env = dict(os.environ, LD_PRELOAD=self.lib)
+        out = subprocess.run([sys.executable, "-m", "handgrad.bench", "mlx-epoch", *self.args],
+                             env=env, capture_output=True, text=True, check=True)
+        return float(out.stdout.split()[-1])
+
+
+RUNNERS = {"numpy": NumpyRunner, "torch": TorchRunner, "mlx": MLXRunner,
+           "mlx-openblas": MLXOpenBLASRunner, "sklearn": SklearnRunner}
+
+
+def time_epochs(X, y, sizes, batch_size=128, lr=0.1, rounds=5, contenders=("numpy", "torch", "sklearn"),
+                seed=0, rounds_for=None, log=None, dataset=None):
+    """Median seconds per epoch of each contender, measured in interleaved rounds."""
+    runners, skipped = {}, {}
+    for key in contenders:
+        try:
+            extra = {"dataset": dataset, "n": len(X)} if key == "mlx-openblas" else {}
+            runners[key] = RUNNERS[key](X, y, sizes, batch_size, lr, seed, **extra)
+        except ImportError as e:
+            skipped[key] = f"not installed ({e})"
+    times = {key: [] for key in runners}
+    for r in range(rounds):
+        for key, runner in runners.items():
+            if r < (rounds_for or {}).get(key, rounds):
+                gc.collect()
+                times[key].append(runner.epoch())
+        if log:
+            log(f"  round {r + 1}/{rounds}: " + ", ".join(
+                f"{key} {t[-1]:.3f}s" for key, t in times.items() if len(t) > r))
+    return {key: float(np.median(t)) for key, t in times.items()}, times, skipped
+
+
+def peak_training_memory(X, y, sizes, batch_size=128, lr=0.1, seed=0):
+    """Peak bytes NumPy allocates during an epoch beyond the data, and trace's prediction."""
+    from .train import train
+    model = MLP(sizes, seed=seed)
+    opt = SGD(lr)
+    train(model, X[:batch_size * 4], y[:batch_size * 4], epochs=1, optimizer=opt,
+          batch_size=batch_size)                      # warm: optimizer buffers exist
+    gc.collect()
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    base = tracemalloc.get_traced_memory()[0]
+    train(model, X, y, epochs=2, optimizer=opt, batch_size=batch_size, history=None)
+    peak = tracemalloc.get_traced_memory()[1] - base
+    tracemalloc.stop()
+    t = trace(model, batch_size)
+    params = t.bytes("weights") + t.bytes("biases")
+    return {"measured_peak_bytes": peak, "trace_training_bytes": t.bytes("training total"),
+            "params_bytes": params}
+
+
+def fit_exponent(flops, seconds):
+    """k in seconds ∝ flops^k, by least squares on the logs."""
+    return float(np.polyfit(np.log(flops), np.log(seconds), 1)[0])
+
+
+def machine():
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import os
+    blas = "?"
+    try:
+        cfg = np.show_config(mode="dicts")
+        blas = cfg["Build Dependencies"]["blas"]["name"] + " " + cfg["Build Dependencies"]["blas"]["version"]
+    except Exception:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, NumPy {np.__version__} ({blas}), Python {platform.python_version()}"
+
+
+# --- the whole benchmark --------------------------------------------------------------------
+
+def run(dataset="fashion-mnist", rounds=5, quick=False, out_dir="benchmarks", log=print,
+        contenders=("numpy", "torch", "mlx", "mlx-openblas", "sklearn")):
+    """Run every measurement; write results.md and scaling.png into out_dir; return the report."""
+    from .data import load_dataset
+    data = load_dataset(dataset)
+    X, y = data.X_train, data.y_train
+    if quick:
+        X, y = X[:12000], y[:12000]
+    n, B, lr = len(X), 128, 0.1
+    sizes = [X.shape[1], 256, data.n_classes]
+    lines = [f"Machine: {machine()}", f"Data: {data.name}, {n:,} x {X.shape[1]} float32, batch {B}, "
+             f"SGD lr {lr}"]
+    log("\n".join(lines))
+    rate = gemm_rate()
+    flops = epoch_flops(sizes, n, B)
+    limit = flops / rate
+    log(f"float32 GEMM rate: {rate / 1e9:.0f} GFLOP/s; epoch matmul work {flops / 1e9:.1f} GFLOP "
+        f"-> limit {limit:.3f} s")
+    med, all_times, skipped = time_epochs(X, y, sizes, B, lr, rounds, contenders,
+                                          rounds_for={"mlx": 1, "mlx-openblas": 2}, log=log,
+                                          dataset=data.name)
+    base = med.get("numpy")
+    table = ["| contender | s / epoch (median) | rounds | × handgrad NumPy | × GEMM limit |",
+             "|---|---|---|---|---|"]
+    for key, seconds in med.items():
+        table.append(f"| {RUNNERS[key].name} | {seconds:.3f} | {len(all_times[key])} | "
+                     f"{seconds / base:.2f} | {seconds / limit:.2f} |")
+    table.append(f"| GEMM-bound limit ({flops / 1e9:.1f} GFLOP at {rate / 1e9:.0f} GFLOP/s) | "
+                 f"{limit:.3f} | | {limit / base:.2f} | 1.00 |")
+    for key, why in skipped.items():
+        table.append(f"| {RUNNERS[key].name} | {why} | | | |")
+    marks = []
+    if "torch" in med:
+        marks.append(f"handgrad NumPy / PyTorch = {base / med['torch']:.2f} (mark: ≤ 0.6)")
+    if "sklearn" in med:
+        marks.append(f"handgrad NumPy / scikit-learn = {base / med['sklearn']:.2f} (mark: ≤ 0.5)")
+    marks.append(f"handgrad NumPy / GEMM limit = {base / limit:.2f} (mark: ≤ 1.5)")
+    log("\n".join(table + marks))
+
+    # scaling: width, batch size, depth (NumPy, PyTorch, scikit-learn)
+    sweep_rounds = 2 if quick else 3
+    sweeps = {"width": [[X.shape[1], w, data.n_classes] for w in (64, 256, 1024)],
+              "batch": [(b, sizes) for b in (32, 128, 512)],
+              "depth": [[X.shape[1]] + [256] * d + [data.n_classes] for d in (1, 2, 3, 4)]}
+    sweep_rows, width_points = [], []
+    light = tuple(c for c in contenders if not c.startswith("mlx"))
+    for kind, points in sweeps.items():
+        for point in points:
+            b, s = point if kind == "batch" else (B, point)
+            m, _, _ = time_epochs(X, y, s, b, lr, sweep_rounds, light, log=None)
+            f = epoch_flops(s, n, b)
+            row = {"kind": kind, "sizes": s, "batch": b, "gflop": f / 1e9, **m}
+            sweep_rows.append(row)
+            if kind == "width":
+                width_points.append((f, m["numpy"]))
+            log(f"  {kind} {s} batch {b}: " + ", ".join(f"{k} {v:.3f}s" for k, v in m.items()))
+    exponent = fit_exponent(*zip(*width_points))
+    sweep_table = ["| sweep | layers | batch | GFLOP | " + " | ".join(RUNNERS[c].name for c in light
+                                                                   if c in sweep_rows[0])
+                   + " | NumPy / PyTorch | NumPy / scikit-learn | NumPy / limit |",
+                   "|---|---|---|---|" + "---|" * (sum(c in sweep_rows[0] for c in light) + 3)]
+    for r in sweep_rows:
+        cells = " | ".join(f"{r[c]:.3f}" for c in light if c in r)
+        ratio_t = f"{r['numpy'] / r['torch']:.2f}" if "torch" in r else "-"
+        ratio_s = f"{r['numpy'] / r['sklearn']:.2f}" if "sklearn" in r else "-"
+        sweep_table.append(f"| {r['kind']} | {r['sizes']} | {r['batch']} | {r['gflop']:.1f} | {cells} | "
+                           f"{ratio_t} | {ratio_s} | {r['numpy'] / (r['gflop'] * 1e9 / rate):.2f} |")
+    log("\n".join(sweep_table))
+    log(f"time ∝ FLOPs^{exponent:.2f} over the width sweep (mark: 0.9 to 1.1)")
+
+    mem = peak_training_memory(X, y, sizes, B, lr)
+    mem_line = (f"peak memory of training beyond the data: {mem['measured_peak_bytes'] / 2**20:.2f} MiB "
+                f"measured (tracemalloc), {mem['trace_training_bytes'] / 2**20:.2f} MiB predicted by "
+                f"`handgrad trace` (parameters, gradients and caches)")
+    log(mem_line)
+
+    report = {"machine": machine(), "lines": lines, "table": table, "marks": marks,
+              "sweep_table": sweep_table, "exponent": exponent, "memory": mem, "medians": med,
+              "limit": limit, "rate": rate, "flops": flops, "sweeps": sweep_rows}
+    if out_dir:
+        _write(report, Path(out_dir), mem_line)
+    return report
+
+
+def _write(report, out, mem_line):
+    out.mkdir(parents=True, exist_ok=True)
+    text = ["# Speed of one training epoch", "", *report["lines"], "",
+            f"float32 GEMM rate measured in this run: {report['rate'] / 1e9:.0f} GFLOP/s; "
+            f"the epoch's matrix multiplies: {report['flops'] / 1e9:.1f} GFLOP.", "",
+            *report["table"], "", *[f"- {m}" for m in report["marks"]], "",
+            "## Scaling (median of interleaved rounds)", "", *report["sweep_table"], "",
+            f"Time per epoch ∝ FLOPs^{report['exponent']:.2f} over the width sweep.", "",
+            f"Memory: {mem_line}.", ""]
+    (out / "results.md").write_text("\n".join(text))
+    try:
+        from .plot import pyplot
+        plt = pyplot()
+        fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+        for ax, kind, xkey in zip(axes, ("width", "batch", "depth"), ("gflop", "batch", "gflop")):
+            rows = [r for r in report["sweeps"] if r["kind"] == kind]
+            for c in ("numpy", "torch", "sklearn"):
+                if c in rows[0]:
+                    ax.plot([r[xkey] for r in rows], [r[c] for r in rows], "-o", label=RUNNERS[c].name)
+            ax.set(xscale="log", yscale="log", xlabel="GFLOP per epoch" if xkey == "gflop" else "batch size",
+                   ylabel="seconds per epoch", title=f"{kind} sweep")
+            ax.legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(out / "scaling.png", dpi=110)
+        plt.close(fig)
+    except ImportError:
+        pass
+
+
+def _mlx_epoch(dataset, n, sizes, batch_size, lr, seed):
+    """One timed MLX epoch (run in a child process, perhaps with another BLAS preloaded)."""
+    from .data import load_dataset
+    data = load_dataset(dataset)
+    n = int(n)
+    runner = MLXRunner(data.X_train[:n], data.y_train[:n], [int(v) for v in sizes.split(",")],
+                       int(batch_size), float(lr), int(seed))
+    return runner.epoch()
+
+
+if __name__ == "__main__":
+    import sys
+    if sys.argv[1:2] == ["mlx-epoch"]:
+        print(f"{_mlx_epoch(*sys.argv[2:]):.6f}")

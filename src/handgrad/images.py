@@ -1,0 +1,38 @@
+"""Images in, model inputs out: PNG (via Pillow) or .npy, shaped and scaled like the training data."""
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+
+def load_inputs(path, n_features):
+    """Rows (n, n_features) of float32 in [0, 1] from a PNG or a .npy file.
+
+    A PNG is made greyscale, resized to the square the model was trained on
+    (28x28 for 784 features), and inverted when its background is light, so a
+    dark digit on white paper looks like MNIST's white digit on black. A .npy
+    file may hold one image or a stack, as pixels 0-255 or values in [0, 1].
+    """
+    path = Path(path)
+    side = math.isqrt(n_features)
+    if path.suffix.lower() == ".npy":
+        a = np.load(path, allow_pickle=False).astype(np.float32)
+        if a.size % n_features:
+            raise ValueError(f"{path}: {a.shape} cannot be split into rows of {n_features} values")
+        a = a.reshape(-1, n_features)
+        return a / 255 if a.max() > 1 else a
+    if side * side != n_features:
+        raise ValueError(f"a model with {n_features} inputs does not take square images; use .npy")
+    try:
+        from PIL import Image
+    except ImportError:
+        raise ImportError("reading PNG files needs Pillow: pip install 'handgrad[plot]'") from None
+    try:
+        img = Image.open(path).convert("L").resize((side, side), Image.LANCZOS)
+    except OSError as e:
+        raise ValueError(f"{path}: not an image Pillow can read ({e})") from None
+    a = np.asarray(img, dtype=np.float32) / 255
+    if a.mean() > 0.5:                       # light background: invert to MNIST's convention
+        a = 1 - a
+    return a.reshape(1, n_features)

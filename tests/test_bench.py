@@ -1,0 +1,40 @@
+"""The benchmark harness works and computes what it says (no timing is asserted here)."""
+
+import numpy as np
+import pytest
+
+from handgrad.bench import epoch_flops, fit_exponent, run, time_epochs
+from handgrad.data import make_blobs
+
+
+def test_epoch_flops_of_the_lesson_network():
+    # forward and dW for the first layer (no dX), forward, dW and dX for the second
+    per_example = 2 * 784 * 256 * 2 + 2 * 256 * 10 * 3
+    assert epoch_flops([784, 256, 10], 60000, 128) == per_example * 60000
+    assert epoch_flops([784, 256, 10], 60000, 128) == pytest.approx(49.1e9, rel=1e-3)
+
+
+def test_fit_exponent_recovers_a_power_law():
+    f = np.array([1e9, 4e9, 16e9])
+    assert fit_exponent(f, 2e-9 * f) == pytest.approx(1.0)
+    assert fit_exponent(f, 3e-5 * f ** 0.5) == pytest.approx(0.5)
+
+
+def test_time_epochs_interleaves_and_reports_missing_contenders(monkeypatch):
+    import sys
+    X, y = make_blobs(512, n_features=16, seed=0)
+    monkeypatch.setitem(sys.modules, "sklearn.neural_network", None)    # as if not installed
+    med, times, skipped = time_epochs(X, y, [16, 32, 3], 64, 0.1, rounds=2,
+                                      contenders=("numpy", "torch", "sklearn"))
+    assert len(times["numpy"]) == 2 and med["numpy"] > 0
+    assert "sklearn" in skipped and "not installed" in skipped["sklearn"]
+
+
+def test_the_whole_benchmark_on_a_small_set(tmp_path):
+    report = run("digits", rounds=1, quick=True, out_dir=tmp_path, log=lambda *a: None,
+                 contenders=("numpy", "torch", "sklearn"))
+    text = (tmp_path / "results.md").read_text()
+    assert "GEMM-bound limit" in text and "handgrad NumPy" in text and "× GEMM limit" in text
+    assert {r["kind"] for r in report["sweeps"]} == {"width", "batch", "depth"}
+    assert report["memory"]["measured_peak_bytes"] > 0
+    assert (tmp_path / "scaling.png").stat().st_size > 10_000
