@@ -67,3 +67,14 @@ def test_gradcheck_leaves_the_model_as_it_found_it():
     after = model.state_dict()
     assert all(np.array_equal(before[k], after[k]) for k in before)
     assert all(d.fixed_mask is None for d in [l.dropout for l in model.layers[:-1]])
+
+
+def test_prediction_keeps_nothing_for_a_backward_pass():
+    model = hg.MLP([50, 64, 32, 5], seed=0, norm="batch", dropout=0.2)
+    X = np.random.default_rng(0).standard_normal((3000, 50)).astype(np.float32)
+    model.loss_and_grad(X[:64], np.arange(64) % 5)            # caches from a training step …
+    probs = model.predict_proba(X)                             # … are dropped by inference
+    arrays = [*model.params.values(), *model.grads.values(), *model.buffers.values()]
+    assert held_bytes(model) == sum(a.nbytes for a in arrays)
+    assert probs.shape == (3000, 5) and np.allclose(probs.sum(axis=1), 1, atol=1e-5)
+    assert np.allclose(probs[:7], model.forward(X[:7], training=False), atol=1e-6)

@@ -228,27 +228,20 @@ def fit_exponent(flops, seconds):
 
 
 def machine():
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    """CPU model, cores, NumPy and its BLAS: the line the README's table is quoted with."""
     import os
-    blas = "?"
-    try:
-        cfg = np.show_config(mode="dicts")
-        blas = cfg["Build Dependencies"]["blas"]["name"] + " " + cfg["Build Dependencies"]["blas"]["version"]
-    except Exception:
-        pass
+    cpuinfo = Path("/proc/cpuinfo")
+    names = [line.split(":", 1)[1].strip() for line in
+             (cpuinfo.read_text().splitlines() if cpuinfo.is_file() else []) if line.startswith("model name")]
+    cpu = names[0] if names else (platform.processor() or platform.machine())
+    deps = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})
+    blas = f"{deps.get('name', '?')} {deps.get('version', '')}".strip()
     return f"{cpu}, {os.cpu_count()} cores, NumPy {np.__version__} ({blas}), Python {platform.python_version()}"
 
 
 # --- the whole benchmark --------------------------------------------------------------------
 
-def run(dataset="fashion-mnist", rounds=5, quick=False, out_dir="benchmarks", log=print,
+def run(dataset="fashion-mnist", rounds=7, quick=False, out_dir="benchmarks", log=print,
         contenders=("numpy", "torch", "mlx", "mlx-openblas", "sklearn")):
     """Run every measurement; write results.md and scaling.png into out_dir; return the report."""
     from .data import load_dataset
@@ -305,6 +298,7 @@ def run(dataset="fashion-mnist", rounds=5, quick=False, out_dir="benchmarks", lo
                 width_points.append((f, m["numpy"]))
             log(f"  {kind} {s} batch {b}: " + ", ".join(f"{k} {v:.3f}s" for k, v in m.items()))
     exponent = fit_exponent(*zip(*width_points))
+    upper = fit_exponent(*zip(*width_points[1:]))      # 256 -> 1024: where the FLOPs dominate
     sweep_table = ["| sweep | layers | batch | GFLOP | " + " | ".join(RUNNERS[c].name for c in light
                                                                    if c in sweep_rows[0])
                    + " | NumPy / PyTorch | NumPy / scikit-learn | NumPy / limit |",
@@ -316,7 +310,8 @@ def run(dataset="fashion-mnist", rounds=5, quick=False, out_dir="benchmarks", lo
         sweep_table.append(f"| {r['kind']} | {r['sizes']} | {r['batch']} | {r['gflop']:.1f} | {cells} | "
                            f"{ratio_t} | {ratio_s} | {r['numpy'] / (r['gflop'] * 1e9 / rate):.2f} |")
     log("\n".join(sweep_table))
-    log(f"time ∝ FLOPs^{exponent:.2f} over the width sweep (mark: 0.9 to 1.1)")
+    log(f"time ∝ FLOPs^{exponent:.2f} over the width sweep, ^{upper:.2f} from width 256 to 1024 "
+        "(mark: 0.9 to 1.1)")
 
     mem = peak_training_memory(X, y, sizes, B, lr)
     mem_line = (f"peak memory of training beyond the data: {mem['measured_peak_bytes'] / 2**20:.2f} MiB "
@@ -325,7 +320,8 @@ def run(dataset="fashion-mnist", rounds=5, quick=False, out_dir="benchmarks", lo
     log(mem_line)
 
     report = {"machine": machine(), "lines": lines, "table": table, "marks": marks,
-              "sweep_table": sweep_table, "exponent": exponent, "memory": mem, "medians": med,
+              "sweep_table": sweep_table, "exponent": exponent, "exponent_upper": upper,
+              "memory": mem, "medians": med,
               "limit": limit, "rate": rate, "flops": flops, "sweeps": sweep_rows}
     if out_dir:
         _write(report, Path(out_dir), mem_line)
@@ -334,31 +330,41 @@ def run(dataset="fashion-mnist", rounds=5, quick=False, out_dir="benchmarks", lo
 
 def _write(report, out, mem_line):
     out.mkdir(parents=True, exist_ok=True)
-    text = ["# Speed of one training epoch", "", *report["lines"], "",
+    text = ["# Speed of one training epoch", "", *[x for line in report["lines"] for x in (line, "")],
             f"float32 GEMM rate measured in this run: {report['rate'] / 1e9:.0f} GFLOP/s; "
             f"the epoch's matrix multiplies: {report['flops'] / 1e9:.1f} GFLOP.", "",
             *report["table"], "", *[f"- {m}" for m in report["marks"]], "",
             "## Scaling (median of interleaved rounds)", "", *report["sweep_table"], "",
-            f"Time per epoch ∝ FLOPs^{report['exponent']:.2f} over the width sweep.", "",
+            f"Time per epoch ∝ FLOPs^{report['exponent']:.2f} over the width sweep (64 to 1024); "
+            f"^{report['exponent_upper']:.2f} from 256 to 1024, where the matrix products dominate.", "",
             f"Memory: {mem_line}.", ""]
     (out / "results.md").write_text("\n".join(text))
+    import json
+    (out / "results.json").write_text(json.dumps(
+        {k: v for k, v in report.items() if k != "table"}, indent=1, default=float))
     try:
         from .plot import pyplot
         plt = pyplot()
+        from matplotlib.ticker import FormatStrFormatter, NullFormatter
         fig, axes = plt.subplots(1, 3, figsize=(13, 4))
         for ax, kind, xkey in zip(axes, ("width", "batch", "depth"), ("gflop", "batch", "gflop")):
             rows = [r for r in report["sweeps"] if r["kind"] == kind]
+            xs = [r[xkey] for r in rows]
             for c in ("numpy", "torch", "sklearn"):
                 if c in rows[0]:
-                    ax.plot([r[xkey] for r in rows], [r[c] for r in rows], "-o", label=RUNNERS[c].name)
+                    ax.plot(xs, [r[c] for r in rows], "-o", label=RUNNERS[c].name)
             ax.set(xscale="log", yscale="log", xlabel="GFLOP per epoch" if xkey == "gflop" else "batch size",
                    ylabel="seconds per epoch", title=f"{kind} sweep")
+            ax.set_xticks(xs, [f"{x:.0f}" for x in xs])           # label the measured points only
+            ax.xaxis.set_minor_formatter(NullFormatter())
+            ax.yaxis.set_minor_formatter(FormatStrFormatter("%.1f"))
+            ax.yaxis.set_major_formatter(FormatStrFormatter("%.1f"))
             ax.legend(fontsize=7)
         fig.tight_layout()
         fig.savefig(out / "scaling.png", dpi=110)
         plt.close(fig)
-    except ImportError:
-        pass
+    except ImportError as e:            # matplotlib is an extra: the table is written regardless
+        (out / "results.md").write_text((out / "results.md").read_text() + f"\n(no plot: {e})\n")
 
 
 def _mlx_epoch(dataset, n, sizes, batch_size, lr, seed):

@@ -159,10 +159,17 @@ def train(preset, sizes, out, resume, data_dir, no_plots, quiet, **options):
         click.echo(f"wrote {checkpoint}")
 
 
-def _run_checkpoint(path):
+def _load_run(path):
+    """(checkpoint, NumPy model) from a run folder or a checkpoint file, or a clean CLI error."""
     from pathlib import Path
+
+    from .io import load_checkpoint
     p = Path(path)
-    return p / "checkpoint.safetensors" if p.is_dir() else p
+    try:
+        ckpt = load_checkpoint(p / "checkpoint.safetensors" if p.is_dir() else p)
+        return ckpt, ckpt.model()
+    except (ValueError, FileNotFoundError) as e:
+        raise click.ClickException(str(e))
 
 
 @main.command()
@@ -172,13 +179,8 @@ def _run_checkpoint(path):
 def evaluate(run, dataset, data_dir):
     """Test loss, accuracy and per-class accuracy of a run folder or checkpoint file."""
     from .data import load_dataset
-    from .io import load_checkpoint
     from .plot import confusion_matrix
-    try:
-        ckpt = load_checkpoint(_run_checkpoint(run))
-        model = ckpt.model()
-    except (ValueError, FileNotFoundError) as e:
-        raise click.ClickException(str(e))
+    ckpt, model = _load_run(run)
     dataset = dataset or ckpt.meta("recipe", {}).get("dataset")
     if dataset is None:
         raise click.UsageError("this checkpoint does not say its dataset; pass --dataset")
@@ -198,13 +200,8 @@ def evaluate(run, dataset, data_dir):
 @click.option("--top", default=3, show_default=True, help="How many classes to show.")
 def predict(checkpoint, images, top):
     """Classify images (PNG or .npy) with a trained checkpoint."""
-    from .io import load_checkpoint
     from .images import load_inputs
-    try:
-        ckpt = load_checkpoint(_run_checkpoint(checkpoint))
-        model = ckpt.model()
-    except (ValueError, FileNotFoundError) as e:
-        raise click.ClickException(str(e))
+    ckpt, model = _load_run(checkpoint)
     classes = _class_names(ckpt.meta("recipe", {}).get("dataset"), model.layer_sizes[-1])
     for path in images:
         try:
@@ -258,7 +255,7 @@ def compare(dataset, epochs, sizes, activation, optimizer, lr, momentum, batch_s
 
 @main.command()
 @click.option("--dataset", default="fashion-mnist", show_default=True)
-@click.option("--rounds", default=5, show_default=True, type=click.IntRange(1),
+@click.option("--rounds", default=7, show_default=True, type=click.IntRange(1),
               help="Interleaved rounds (one epoch of each contender per round).")
 @click.option("--quick", is_flag=True, help="12,000 examples and fewer rounds: a smoke run.")
 @click.option("--out", "out_dir", default="benchmarks", show_default=True,

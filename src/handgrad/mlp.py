@@ -37,6 +37,8 @@ class Layer(Linear):
     (a linear output).
     """
 
+    caches = ("x", "z", "a")
+
     def __init__(self, n_in, n_out, activation=None, *, bias=True, norm=None, dropout=0.0,
                  init="he", rng=None, dtype=np.float32):
         rng = as_generator(rng)
@@ -89,6 +91,25 @@ def _per_layer(value, n, what):
 def _output_loss(activation):
     """The loss an output activation implies: softmax → CE, sigmoid → BCE, else MSE."""
     return {"softmax": "cross_entropy", "sigmoid": "binary_cross_entropy"}.get(activation.name, "mse")
+
+
+def layer_plan(spec):
+    """(loss, [(n_in, n_out, activation, norm, dropout, bias) per layer]) from a spec.
+
+    The twins build themselves from this. A softmax or sigmoid output is listed
+    as "identity": twins return logits and let the loss apply it, as handgrad
+    fuses them.
+    """
+    sizes, acts = spec["layer_sizes"], list(spec["activations"])
+    n = len(sizes) - 1
+    norms = list(spec.get("norm") or [None] * (n - 1)) + [None]
+    drops = list(spec.get("dropout") or [0.0] * (n - 1)) + [0.0]
+    bias = spec.get("bias", True)
+    bias = bias if isinstance(bias, list) else [bias] * n
+    loss = _output_loss(get_activation(acts[-1]))
+    if loss != "mse":
+        acts[-1] = "identity"
+    return loss, [(sizes[i], sizes[i + 1], acts[i], norms[i], drops[i], bias[i]) for i in range(n)]
 
 
 class MLP(Module):
@@ -199,9 +220,9 @@ class MLP(Module):
         if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.complexfloating):
             raise ValueError(f"X must hold real numbers; got dtype {X.dtype}")
         X = X.astype(self.dtype, copy=False)
-        # One float64 sum is finite exactly when every float32 entry is (it cannot overflow):
-        # a single pass, where np.isfinite(X) would build a bool copy of all of X first.
-        if not (np.isfinite(X.sum(dtype=np.float64)) or np.isfinite(X).all()):
+        # A finite sum proves every entry finite (one fast pass, no boolean copy of X);
+        # only when the sum is not finite (a NaN, an Inf, or an overflow) look entry by entry.
+        if not (np.isfinite(X.sum()) or np.isfinite(X).all()):
             r, c = np.argwhere(~np.isfinite(X))[0]
             raise ValueError(f"X contains NaN or Inf (first at row {r}, column {c}); "
                              "clean or impute the data first")
@@ -334,10 +355,15 @@ class MLP(Module):
         return self.history_.column("train_loss")
 
     def _predict_output(self, X, batch_size=4096):
-        """The network's output in evaluation mode, in large batches (a(L) for each)."""
+        """The network's output a(L) in evaluation mode, in large batches, caching nothing."""
         X = self.check_X(X)
-        return np.concatenate([self._forward(X[i:i + batch_size], training=False)
-                               for i in range(0, len(X), batch_size)])
+        out = []
+        for i in range(0, len(X), batch_size):
+            a = X[i:i + batch_size]                    # (b, n_0)
+            for layer in self.layers:
+                a = layer.infer(a)                     # (b, n_l); no z, a or mask kept
+            out.append(a)
+        return np.concatenate(out)
 
     def predict_proba(self, X):
         """Class probabilities (n, K); for a sigmoid output, (n, 2) as [1 - p, p]."""

@@ -27,6 +27,16 @@ class Module:
     def __call__(self, x, training=True):
         return self.forward(x, training)
 
+    def infer(self, x):
+        """The forward pass in evaluation mode, keeping nothing for a backward pass."""
+        from ..check import submodules
+        out = self.forward(x, training=False)
+        for m in submodules(self):
+            for name in type(m).caches:
+                if getattr(m, name, None) is not None:
+                    setattr(m, name, None)
+        return out
+
     def add_child(self, prefix, child):
         """Expose ``child``'s arrays here under ``prefix.name`` (same arrays, not copies)."""
         for mine, theirs in ((self.params, child.params), (self.grads, child.grads),

@@ -1,8 +1,26 @@
-"""What the twins' Trainable wrappers share: the NumPy side of the training loop's contract."""
+"""What the two twins share: building from NumPy, and the NumPy side of the training loop."""
 
 import copy
 
 import numpy as np
+
+class FromNumpy:
+    """Twin constructors: from a NumPy MLP or from a checkpoint written by any backend."""
+
+    @classmethod
+    def from_numpy(cls, model, dtype=None):
+        twin = cls(model.spec, dtype=dtype)
+        twin.load_numpy_state(model.state_dict())
+        return twin
+
+    @classmethod
+    def from_checkpoint(cls, path, dtype=None):
+        from ..io import load_checkpoint
+        ckpt = load_checkpoint(path)
+        twin = cls(ckpt.spec, dtype=dtype)
+        twin.load_numpy_state(ckpt.state)
+        return twin
+
 
 SLOTS = {"momentum_buffer": "velocity", "exp_avg": "m", "exp_avg_sq": "v"}   # torch -> handgrad
 

@@ -37,8 +37,9 @@ import math
 
 import numpy as np
 
-from ..io import Snapshot, load_checkpoint, save_checkpoint
-from ..mlp import MLP, _output_loss
+from ..io import Snapshot, save_checkpoint
+from ..mlp import MLP, layer_plan
+from ._trainable import FromNumpy
 from ..nn.activations import get_activation
 from ..nn.module import check_state_matches
 
@@ -86,7 +87,7 @@ class Block(nn.Linear):
         return self.drop(h) if "drop" in self else h
 
 
-class MLXMLP(nn.Module):
+class MLXMLP(FromNumpy, nn.Module):
     """handgrad's MLP in MLX. Weights come from NumPy: ``seed`` draws them with
     handgrad's own initializers, so every backend starts from the same numbers."""
 
@@ -94,32 +95,10 @@ class MLXMLP(nn.Module):
         super().__init__()
         self.spec = dict(spec)
         self.np_dtype = np.dtype(dtype or spec.get("dtype", "float32"))
-        sizes, acts = spec["layer_sizes"], list(spec["activations"])
-        n = len(sizes) - 1
-        norms = list(spec.get("norm") or [None] * (n - 1)) + [None]
-        drops = list(spec.get("dropout") or [0.0] * (n - 1)) + [0.0]
-        bias = spec.get("bias", True)
-        bias = bias if isinstance(bias, list) else [bias] * n
-        self.loss_name = _output_loss(get_activation(acts[-1]))
-        if self.loss_name != "mse":
-            acts[-1] = "identity"               # logits; the loss applies softmax or sigmoid
-        self.layers = [Block(sizes[i], sizes[i + 1], acts[i], norms[i], drops[i], bias[i])
-                       for i in range(n)]
+        self.loss_name, plan = layer_plan(spec)      # the output gives logits to the loss
+        self.layers = [Block(*layer) for layer in plan]
         self.set_dtype(DTYPES[self.np_dtype.name])
         self.load_numpy_state(MLP.from_spec(self.spec, seed=seed).state_dict())
-
-    @classmethod
-    def from_numpy(cls, model, dtype=None):
-        twin = cls(model.spec, dtype=dtype)
-        twin.load_numpy_state(model.state_dict())
-        return twin
-
-    @classmethod
-    def from_checkpoint(cls, path, dtype=None):
-        ckpt = load_checkpoint(path)
-        twin = cls(ckpt.spec, dtype=dtype)
-        twin.load_numpy_state(ckpt.state)
-        return twin
 
     def __call__(self, x):
         for layer in self.layers:

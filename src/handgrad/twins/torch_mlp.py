@@ -27,8 +27,9 @@ except ImportError:  # pragma: no cover - exercised only without torch
 
 import numpy as np
 
-from ..io import Snapshot, load_checkpoint, save_checkpoint, to_numpy
-from ..mlp import MLP, _output_loss
+from ..io import Snapshot, save_checkpoint, to_numpy
+from ..mlp import MLP, layer_plan
+from ._trainable import FromNumpy
 from ..nn.activations import get_activation
 
 
@@ -69,7 +70,7 @@ class Block(nn.Linear):
         return self.drop(h) if self.drop is not None else h
 
 
-class TorchMLP(nn.Module):
+class TorchMLP(FromNumpy, nn.Module):
     """handgrad's MLP in PyTorch. Weights come from NumPy: ``seed`` draws them with
     handgrad's own initializers, so every backend starts from the same numbers."""
 
@@ -78,31 +79,9 @@ class TorchMLP(nn.Module):
         self.spec = dict(spec)
         self.dtype = {"float32": torch.float32, "float64": torch.float64}[
             np.dtype(dtype or spec.get("dtype", "float32")).name]
-        sizes, acts = spec["layer_sizes"], list(spec["activations"])
-        n = len(sizes) - 1
-        norms = list(spec.get("norm") or [None] * (n - 1)) + [None]
-        drops = list(spec.get("dropout") or [0.0] * (n - 1)) + [0.0]
-        bias = spec.get("bias", True)
-        bias = bias if isinstance(bias, list) else [bias] * n
-        self.loss_name = _output_loss(get_activation(acts[-1]))
-        if self.loss_name != "mse":
-            acts[-1] = "identity"               # logits; the loss applies softmax or sigmoid
-        self.layers = nn.ModuleList(Block(sizes[i], sizes[i + 1], acts[i], norms[i], drops[i],
-                                          bias[i], self.dtype) for i in range(n))
+        self.loss_name, plan = layer_plan(spec)      # the output gives logits to the loss
+        self.layers = nn.ModuleList(Block(*layer, dtype=self.dtype) for layer in plan)
         self.load_numpy_state(MLP.from_spec(self.spec, seed=seed).state_dict())
-
-    @classmethod
-    def from_numpy(cls, model, dtype=None):
-        twin = cls(model.spec, dtype=dtype)
-        twin.load_numpy_state(model.state_dict())
-        return twin
-
-    @classmethod
-    def from_checkpoint(cls, path, dtype=None):
-        ckpt = load_checkpoint(path)
-        twin = cls(ckpt.spec, dtype=dtype)
-        twin.load_numpy_state(ckpt.state)
-        return twin
 
     def forward(self, x):
         for layer in self.layers:
