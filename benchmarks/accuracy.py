@@ -18,7 +18,7 @@ import warnings
 
 import numpy as np
 
-from handgrad.recipes import PRESETS, resolve, run_recipe
+from handgrad.recipes import resolve, run_recipe
 
 TARGETS = {"lesson": 95.5, "lesson-momentum": 97.8, "lesson-deep": 97.5, "mnist-best": 98.5,
            "fashion-adam": 88.0, "fashion-best": 89.5}

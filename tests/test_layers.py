@@ -144,7 +144,7 @@ def test_mlps_with_norms_dropout_and_no_bias_pass_gradcheck(norm, rng):
                    norm=norm, dropout=[0.3, 0.0], bias=[False, True, True], output_scale=1.0)
     for layer in model.layers[:-1]:
         randomize_affine(layer.norm, rng)
-    assert "layers.0.bias" not in model.params and f"layers.1.norm.weight" in model.params
+    assert "layers.0.bias" not in model.params and "layers.1.norm.weight" in model.params
     X = rng.standard_normal((9, 5))
     report = gradcheck(model, X, rng.integers(0, 3, 9))
     assert report.passed, report

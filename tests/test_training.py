@@ -211,3 +211,21 @@ def test_the_loop_drives_each_twin_like_numpy(backend):
     numpy_opt = hg.optim.optimizer_from_state(sd)               # moves to the NumPy optimizer
     assert numpy_opt.t == 40
     opt.load_state_dict(sd)
+
+
+def test_ctrl_c_after_an_epochs_row_was_written_keeps_history_and_weights_together(tmp_path):
+    X, y = make_spiral(60, 3, seed=0)
+    model = hg.MLP([2, 16, 3], seed=0)
+    after_one = {}
+
+    def callback(m, history):
+        if len(history) == 1:
+            after_one.update(m.state_dict())
+        if len(history) == 2:
+            raise KeyboardInterrupt                       # epoch 2's row is already written
+    history = hg.train(model, X, y, epochs=5, batch_size=30, callbacks=[callback],
+                       checkpoint=tmp_path / "c.safetensors")
+    assert history.interrupted and len(history) == 1
+    saved = load_checkpoint(tmp_path / "c.safetensors")
+    assert len(saved.history()) == 1
+    assert all(np.array_equal(saved.state[k], v) for k, v in after_one.items())

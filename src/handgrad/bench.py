@@ -160,7 +160,9 @@ class MLXOpenBLASRunner:
     name = "handgrad MLX twin, OpenBLAS preloaded"
 
     def __init__(self, X, y, sizes, batch_size, lr, seed, dataset=None, n=None):
-        import mlx.core  # noqa: F401  (fail here, like the others, when MLX is missing)
+        from importlib.util import find_spec
+        if find_spec("mlx") is None:
+            raise ImportError("MLX is not installed")
         self.lib = system_openblas()
         if self.lib is None or dataset is None:
             raise ImportError("no system OpenBLAS (apt-get install libopenblas0-pthread)")

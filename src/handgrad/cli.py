@@ -72,11 +72,9 @@ def gradcheck(sizes, activation, loss, norm, batch, tol, eps, seed):
 
 
 def _default_dataset():
-    try:
-        import sklearn  # noqa: F401
-        return "digits"
-    except ImportError:
-        return "blobs"
+    """scikit-learn's digits when scikit-learn is installed, else the blobs."""
+    from importlib.util import find_spec
+    return "digits" if find_spec("sklearn") else "blobs"
 
 
 @main.command()

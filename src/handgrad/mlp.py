@@ -13,12 +13,14 @@ and the backward pass runs the chain rule from the loss back to the input:
     db(l) = Σ_batch δ(l)              (n_l,)
 
 Linear.backward computes δ(l+1) W(l+1); each activation's own backward
-multiplies by f'(z(l)) from what it cached in the forward pass.
+multiplies by f'(z(l)) from what it cached in the forward pass. (For a softmax
+output with integer labels, the backward pass writes δ(L) into the output
+layer's z buffer, which nothing needs any more.)
 """
 
 import numpy as np
 
-from .nn.activations import Activation, Identity, get_activation
+from .nn.activations import Activation, get_activation
 from .nn.dropout import Dropout
 from .nn.init import as_generator
 from .nn.linear import Linear

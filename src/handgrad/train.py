@@ -65,14 +65,17 @@ def _line(row, epochs):
     return "  ".join(parts)
 
 
-def _snapshot(model, optimizer):
-    return model.state_dict(), optimizer.state_dict(), model.rng.bit_generator.state
+def _snapshot(model, optimizer, history):
+    """Everything an epoch changes, as it was when the epoch began."""
+    return (model.state_dict(), optimizer.state_dict(), model.rng.bit_generator.state,
+            len(history))
 
 
-def _restore(model, optimizer, snap):
+def _restore(model, optimizer, history, snap):
     model.load_state_dict(snap[0])
     optimizer.load_state_dict(snap[1])
     model.rng.bit_generator.state = snap[2]
+    del history.rows[snap[3]:]          # an epoch interrupted after its row was written
 
 
 def train(model, X, y, *, epochs, learning_rate=0.1, optimizer=None, schedule=None,
@@ -111,12 +114,11 @@ def train(model, X, y, *, epochs, learning_rate=0.1, optimizer=None, schedule=No
     bar = _progress_bar(progress, steps_per_epoch)
     say = (bar.write if bar is not None else log) if (verbose or progress) else None
 
-
     best = _best_so_far(history, model, checkpoint) if early_stopping else None
-    snap = _snapshot(model, optimizer)
+    snap = None
     try:
         for epoch in range(len(history), epochs):
-            snap = _snapshot(model, optimizer)
+            snap = _snapshot(model, optimizer, history)
             start = time.perf_counter()
             order = model.rng.permutation(n) if shuffle else None
             if bar is not None:
@@ -137,7 +139,7 @@ def train(model, X, y, *, epochs, learning_rate=0.1, optimizer=None, schedule=No
                     loss = model.loss_and_grad(xb, yb)
                 if not math.isfinite(loss):
                     step = optimizer.t + 1
-                    _restore(model, optimizer, snap)
+                    _restore(model, optimizer, history, snap)
                     raise DivergenceError(
                         f"loss became {loss} at step {step} (epoch {epoch + 1}) with learning "
                         f"rate {optimizer.lr:g}; the weights from the start of epoch {epoch + 1}, "
@@ -169,7 +171,8 @@ def train(model, X, y, *, epochs, learning_rate=0.1, optimizer=None, schedule=No
             if stop:
                 break
     except KeyboardInterrupt:
-        _restore(model, optimizer, snap)
+        if snap is not None:
+            _restore(model, optimizer, history, snap)
         history.interrupted = True
         if checkpoint is not None:
             _save(checkpoint, model, optimizer, schedule, history, extra)
