@@ -215,7 +215,7 @@ def peak_training_memory(X, y, sizes, batch_size=128, lr=0.1, seed=0):
     tracemalloc.start()
     tracemalloc.reset_peak()
     base = tracemalloc.get_traced_memory()[0]
-    train(model, X, y, epochs=2, optimizer=opt, batch_size=batch_size, history=None)
+    train(model, X, y, epochs=2, optimizer=opt, batch_size=batch_size)
     peak = tracemalloc.get_traced_memory()[1] - base
     tracemalloc.stop()
     t = trace(model, batch_size)

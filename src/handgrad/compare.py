@@ -94,10 +94,10 @@ def compare(dataset="digits", epochs=5, layers=None, activation="relu", lr=0.1,
         kw = {"momentum": momentum} if optimizer == "sgd" else {}
         return OPTIMIZERS[optimizer](lr=lr, **kw)
 
+    args = (data.X_train, data.y_train, data.X_test, data.y_test)
     runners = {"numpy": lambda m: _run_numpy(m, make_opt(), *args, plan),
                "torch": lambda m: _run_torch(m, make_opt(), *args, plan, device),
                "mlx": lambda m: _run_mlx(m, make_opt(), *args, plan, device)}
-    args = (data.X_train, data.y_train, data.X_test, data.y_test)
     results = {}
     for name in backends:
         fresh = MLP(sizes, model.spec["activations"], seed=seed)
