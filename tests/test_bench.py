@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from handgrad.bench import epoch_flops, fit_exponent, run, time_epochs
+from handgrad.bench import LimitRunner, epoch_flops, fit_exponent, run, time_epochs
 from handgrad.data import make_blobs
 
 
@@ -35,6 +35,19 @@ def test_the_whole_benchmark_on_a_small_set(tmp_path):
                  contenders=("numpy", "torch", "sklearn"))
     text = (tmp_path / "results.md").read_text()
     assert "GEMM-bound limit" in text and "handgrad NumPy" in text and "× GEMM limit" in text
+    assert "its matrix products alone" in text
+    # the limit is measured in the rounds, like a contender, and is the fastest thing there is
+    assert report["limit"] < report["medians"]["matmuls"] < report["medians"]["numpy"]
+    assert all(r["limit"] < r["numpy"] for r in report["sweeps"])
     assert {r["kind"] for r in report["sweeps"]} == {"width", "batch", "depth"}
     assert report["memory"]["measured_peak_bytes"] > 0
     assert (tmp_path / "scaling.png").stat().st_size > 10_000
+
+
+def test_the_limit_is_the_epochs_flops_at_the_rate_measured_now():
+    X, y = make_blobs(1000, n_features=16, seed=0)
+    runner = LimitRunner(X, y, [16, 32, 3], 100, 0.1, 0)
+    seconds = runner.epoch()
+    assert runner.flops == epoch_flops([16, 32, 3], 1000, 100)
+    assert seconds == pytest.approx(runner.flops / runner.rates[-1])
+    assert 1e9 < runner.rates[-1] < 1e14       # a plausible float32 rate for any CPU
