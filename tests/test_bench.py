@@ -3,7 +3,10 @@
 import numpy as np
 import pytest
 
-from handgrad.bench import LimitRunner, epoch_flops, fit_exponent, run, time_epochs
+from handgrad import MLP
+from handgrad.bench import LimitRunner, epoch_flops, fit_exponent, run, step_phases, time_epochs
+from handgrad.optim import SGD
+from handgrad.train import train
 from handgrad.data import make_blobs
 
 
@@ -51,3 +54,17 @@ def test_the_limit_is_the_epochs_flops_at_the_rate_measured_now():
     assert runner.flops == epoch_flops([16, 32, 3], 1000, 100)
     assert seconds == pytest.approx(runner.flops / runner.rates[-1])
     assert 1e9 < runner.rates[-1] < 1e14       # a plausible float32 rate for any CPU
+
+
+def test_step_phases_times_the_very_step_train_takes():
+    X, y = make_blobs(300, n_features=16, seed=0)
+    timed, trained = MLP([16, 32, 8, 3], seed=5), MLP([16, 32, 8, 3], seed=5)
+    phases = step_phases(timed, X, y, batch_size=64, optimizer=SGD(0.1), epochs=2)
+    train(trained, X, y, epochs=2, optimizer=SGD(0.1), batch_size=64)
+    for name, w in trained.state_dict().items():
+        np.testing.assert_array_equal(timed.state_dict()[name], w)      # same calls, same order
+    assert list(phases) == [
+        "gather the batch", "z1 = a0 W1ᵀ + b1", "a1 = relu(z1)", "z2 = a1 W2ᵀ + b2", "a2 = relu(z2)",
+        "z3 = a2 W3ᵀ + b3", "a3 = softmax(z3)", "loss and δ3 = (p − Y)/B", "dW3, db3, δ3 W3",
+        "δ2 = (δ3 W3) ⊙ f'(z2)", "dW2, db2, δ2 W2", "δ1 = (δ2 W2) ⊙ f'(z1)", "dW1, db1", "SGD update"]
+    assert all(t > 0 for t in phases.values())

@@ -22,6 +22,7 @@ import numpy as np
 
 from .check import trace
 from .mlp import MLP
+from .nn.linear import Linear
 from .optim import SGD
 
 
@@ -248,6 +249,55 @@ def time_epochs(X, y, sizes, batch_size=128, lr=0.1, rounds=5, contenders=("nump
     return {key: float(np.median(t)) for key, t in times.items()}, times, skipped
 
 
+class _Stopwatch:
+    """Seconds summed by name: lap(name) charges the time since the last lap to name."""
+
+    def __init__(self):
+        self.totals, self.last = {}, time.perf_counter()
+
+    def lap(self, name):
+        now = time.perf_counter()
+        self.totals[name] = self.totals.get(name, 0.0) + now - self.last
+        self.last = now
+
+
+def step_phases(model, X, y, batch_size=128, optimizer=None, epochs=5):
+    """Where an epoch of handgrad's step goes: seconds per epoch of each phase (median of epochs).
+
+    Trains ``model`` — a softmax classifier with no norm or dropout, on integer
+    labels — by the calls ``train`` makes, in its order: gather, each layer's
+    linear map and activation, the fused loss, each layer's backward, the
+    optimizer's step; a lap of the clock between them.
+    """
+    opt = SGD(0.1) if optimizer is None else optimizer
+    X, y = model.check_X(X), model.check_y(y, len(X))
+    L, n = len(model.layers), len(X)
+    runs = []
+    for _ in range(epochs):
+        order, watch = model.rng.permutation(n), _Stopwatch()
+        for s in range(0, n, batch_size):
+            idx = order[s:s + batch_size]
+            a, yb = X.take(idx, axis=0), y.take(idx)
+            watch.lap("gather the batch")
+            for l, layer in enumerate(model.layers, 1):
+                layer.z = Linear.forward(layer, a)
+                watch.lap(f"z{l} = a{l - 1} W{l}ᵀ + b{l}")
+                a = layer.a = layer.activation.forward(layer.z)
+                watch.lap(f"a{l} = {layer.activation.name}(z{l})")
+            loss, delta = model._fused_cross_entropy(yb)
+            watch.lap(f"loss and δ{L} = (p − Y)/B")
+            for l in range(L, 0, -1):
+                grad = model.layers[l - 1].backward_delta(delta)
+                watch.lap(f"dW{l}, db{l}" + (f", δ{l} W{l}" if grad is not None else ""))
+                if l > 1:
+                    delta = model.layers[l - 2].activation.backward(grad)
+                    watch.lap(f"δ{l - 1} = (δ{l} W{l}) ⊙ f'(z{l - 1})")
+            opt.step(model)
+            watch.lap(f"{type(opt).__name__} update")
+        runs.append(watch.totals)
+    return {name: float(np.median([r[name] for r in runs])) for name in runs[0]}
+
+
 def peak_training_memory(X, y, sizes, batch_size=128, lr=0.1, seed=0):
     """Peak bytes NumPy allocates during an epoch beyond the data, and trace's prediction."""
     from .train import train
@@ -360,6 +410,13 @@ def run(dataset="fashion-mnist", rounds=7, quick=False, out_dir="benchmarks", lo
     log(f"time ∝ FLOPs^{exponent:.2f} over the width sweep, ^{upper:.2f} from width 256 to 1024 "
         f"(mark: 0.9 to 1.1); the matrix products alone ∝ FLOPs^{floor_exponent:.2f}")
 
+    phases = step_phases(MLP(sizes, seed=0), X, y, B, SGD(lr))
+    total = sum(phases.values())
+    phase_table = ["| phase of the step | ms / epoch | share |", "|---|---|---|"]
+    phase_table += [f"| {name} | {1e3 * t:.1f} | {100 * t / total:.0f}% |" for name, t in phases.items()]
+    phase_table.append(f"| the whole step | {1e3 * total:.1f} | 100% |")
+    log("\n".join(phase_table))
+
     mem = peak_training_memory(X, y, sizes, B, lr)
     mem_line = (f"peak memory of training beyond the data: {mem['measured_peak_bytes'] / 2**20:.2f} MiB "
                 f"measured (tracemalloc), {mem['trace_training_bytes'] / 2**20:.2f} MiB predicted by "
@@ -368,7 +425,7 @@ def run(dataset="fashion-mnist", rounds=7, quick=False, out_dir="benchmarks", lo
 
     report = {"machine": machine(), "lines": lines, "table": table, "marks": marks,
               "sweep_table": sweep_table, "exponent": exponent, "exponent_upper": upper,
-              "floor_exponent": floor_exponent,
+              "floor_exponent": floor_exponent, "phases": phases, "phase_table": phase_table,
               "memory": mem, "medians": med,
               "limit": limit, "rate": rate, "flops": flops, "sweeps": sweep_rows}
     if out_dir:
@@ -386,8 +443,9 @@ def _write(report, out, mem_line):
             "## Scaling (median of interleaved rounds)", "", *report["sweep_table"], "",
             f"Time per epoch ∝ FLOPs^{report['exponent']:.2f} over the width sweep (64 to 1024); "
             f"^{report['exponent_upper']:.2f} from 256 to 1024, where the matrix products dominate; "
-            f"the matrix products alone grow as FLOPs^{report['floor_exponent']:.2f}: at width 64 "
-            "BLAS runs (128, 64) products far below its peak rate.", "",
+            f"the matrix products alone grow as FLOPs^{report['floor_exponent']:.2f}.", "",
+            "## Where the step's time goes (handgrad NumPy, median of 5 epochs)", "",
+            *report["phase_table"], "",
             f"Memory: {mem_line}.", ""]
     (out / "results.md").write_text("\n".join(text))
     import json
