@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from handgrad import MLP
-from handgrad.bench import LimitRunner, epoch_flops, fit_exponent, run, step_phases, time_epochs
+from handgrad.bench import BareRunner, LimitRunner, epoch_flops, fit_exponent, run, step_phases, time_epochs
 from handgrad.optim import SGD
 from handgrad.train import train
 from handgrad.data import make_blobs
@@ -38,7 +38,7 @@ def test_the_whole_benchmark_on_a_small_set(tmp_path):
                  contenders=("numpy", "torch", "sklearn"))
     text = (tmp_path / "results.md").read_text()
     assert "GEMM-bound limit" in text and "handgrad NumPy" in text and "× GEMM limit" in text
-    assert "its matrix products alone" in text
+    assert "its matrix products alone" in text and "bare NumPy step, written inline" in text
     # the limit is measured in the rounds, like a contender, and is the fastest thing there is
     assert report["limit"] < report["medians"]["matmuls"] < report["medians"]["numpy"]
     assert all(r["limit"] < r["numpy"] for r in report["sweeps"])
@@ -68,3 +68,14 @@ def test_step_phases_times_the_very_step_train_takes():
         "z3 = a2 W3ᵀ + b3", "a3 = softmax(z3)", "loss and δ3 = (p − Y)/B", "dW3, db3, δ3 W3",
         "δ2 = (δ3 W3) ⊙ f'(z2)", "dW2, db2, δ2 W2", "δ1 = (δ2 W2) ⊙ f'(z1)", "dW1, db1", "SGD update"]
     assert all(t > 0 for t in phases.values())
+
+
+def test_the_bare_inline_step_trains_the_network_train_trains():
+    X, y = make_blobs(300, n_features=16, centers=4, seed=0)
+    bare, model = BareRunner(X, y, [16, 32, 8, 4], 64, 0.1, seed=3), MLP([16, 32, 8, 4], seed=3)
+    bare.epoch(), bare.epoch()
+    train(model, X, y, epochs=2, optimizer=SGD(0.1), batch_size=64)     # a short last batch too
+    for l, layer in enumerate(model.layers):
+        np.testing.assert_allclose(bare.W[l], layer.W, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(bare.b[l], layer.b, rtol=1e-4, atol=1e-5)
+    assert not np.allclose(bare.W[0], MLP([16, 32, 8, 4], seed=3).layers[0].W)   # it did train

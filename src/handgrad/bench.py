@@ -165,6 +165,51 @@ class LimitRunner:
         return self.flops / self.rates[-1]
 
 
+class BareRunner:
+    """The same step written inline, with nothing of handgrad around it: ReLU hidden
+    layers, softmax cross-entropy, plain SGD, the same initial weights and shuffles.
+    What a NumPy step costs without modules, caches or checks; its gap to handgrad
+    NumPy is what handgrad's structure costs."""
+
+    name = "bare NumPy step, written inline"
+
+    def __init__(self, X, y, sizes, batch_size, lr, seed):
+        model = MLP(sizes, seed=seed)
+        self.W = [layer.W.copy() for layer in model.layers]
+        self.b = [layer.b.copy() for layer in model.layers]
+        self.rng = model.rng                                   # train shuffles with this
+        self.X, self.y, self.batch_size, self.lr = model.check_X(X), y, batch_size, lr
+
+    def epoch(self):
+        X, y, W, b, lr = self.X, self.y, self.W, self.b, self.lr
+        start = time.perf_counter()
+        order = self.rng.permutation(len(X))
+        for s in range(0, len(X), self.batch_size):
+            idx = order[s:s + self.batch_size]
+            a, yb = [X.take(idx, axis=0)], y.take(idx)
+            for l in range(len(W)):
+                z = a[-1] @ W[l].T
+                z += b[l]
+                if l < len(W) - 1:
+                    np.maximum(z, 0, out=z)                    # ReLU in place
+                a.append(z)
+            p = a.pop()                                        # the logits become p, then δ
+            p -= p.max(axis=1, keepdims=True)
+            np.exp(p, out=p)
+            p /= p.sum(axis=1, keepdims=True)
+            p[np.arange(len(idx)), yb] -= 1
+            delta = p / len(idx)                               # (p − Y) / B
+            for l in reversed(range(len(W))):
+                dW, db = delta.T @ a[l], delta.sum(axis=0)
+                if l:
+                    delta = delta @ W[l]                       # before W[l] changes
+                    delta *= a[l] > 0
+                dW *= lr
+                W[l] -= dW
+                b[l] -= lr * db
+        return time.perf_counter() - start
+
+
 class MatmulsRunner:
     """The epoch's matrix products alone, at their real shapes and nothing else: forward,
     dW and dX of every layer, batch after batch. The floor any NumPy step can reach; the
@@ -223,7 +268,7 @@ class MLXOpenBLASRunner:
 
 
 RUNNERS = {"numpy": NumpyRunner, "torch": TorchRunner, "mlx": MLXRunner,
-           "mlx-openblas": MLXOpenBLASRunner, "sklearn": SklearnRunner,
+           "mlx-openblas": MLXOpenBLASRunner, "sklearn": SklearnRunner, "bare": BareRunner,
            "matmuls": MatmulsRunner, "limit": LimitRunner}
 
 
@@ -351,7 +396,7 @@ def run(dataset="fashion-mnist", rounds=7, quick=False, out_dir="benchmarks", lo
              f"SGD lr {lr}"]
     log("\n".join(lines))
     flops = epoch_flops(sizes, n, B)
-    contenders = tuple(contenders) + ("matmuls", "limit")   # measured in the same rounds
+    contenders = tuple(contenders) + ("bare", "matmuls", "limit")   # measured in the same rounds
     med, all_times, skipped = time_epochs(X, y, sizes, B, lr, rounds, contenders,
                                           rounds_for={"mlx": 1, "mlx-openblas": 2}, log=log,
                                           dataset=data.name)
@@ -371,6 +416,9 @@ def run(dataset="fashion-mnist", rounds=7, quick=False, out_dir="benchmarks", lo
         marks.append(f"handgrad NumPy / PyTorch = {base / med['torch']:.2f} (mark: ≤ 0.6)")
     if "sklearn" in med:
         marks.append(f"handgrad NumPy / scikit-learn = {base / med['sklearn']:.2f} (mark: ≤ 0.5)")
+    peers = ", ".join(f"{med['bare'] / med[k]:.2f}× {RUNNERS[k].name}" for k in ("torch", "sklearn") if k in med)
+    marks.append(f"the bare NumPy step, written inline: {peers} — what a NumPy step reaches without "
+                 f"handgrad's structure, which costs {100 * (base / med['bare'] - 1):.0f}%")
     marks.append(f"handgrad NumPy / GEMM limit = {base / limit:.2f} (mark: ≤ 1.5); its matrix "
                  f"products alone / GEMM limit = {med['matmuls'] / limit:.2f}, so the rest of the "
                  f"step is {100 * (1 - med['matmuls'] / base):.0f}% of its time")
@@ -462,7 +510,7 @@ def _write(report, out, mem_line):
         for ax, kind, xkey in zip(axes, ("width", "batch", "depth"), ("gflop", "batch", "gflop")):
             rows = [r for r in report["sweeps"] if r["kind"] == kind]
             xs = [r[xkey] for r in rows]
-            for c in ("numpy", "torch", "sklearn", "matmuls", "limit"):
+            for c in ("numpy", "bare", "torch", "sklearn", "matmuls", "limit"):
                 if c in rows[0]:
                     ax.plot(xs, [r[c] for r in rows], "--" if c == "limit" else "-o",
                             label=RUNNERS[c].name)
