@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import handgrad as hg
+from handgrad.nn.losses import mse_mean
 
 
 def numeric_grad(f, x, eps=1e-5):
@@ -103,3 +104,91 @@ def test_losses_keep_float32():
     assert hg.cross_entropy(z, np.array([0, 1]))[1].dtype == np.float32
     assert hg.binary_cross_entropy(z[:, :1], np.array([0, 1]))[1].dtype == np.float32
     assert hg.mse(z, z)[1].dtype == np.float32
+
+
+# --- the lesson's MSE, scikit-learn's mean, sample weights ----------------------------------
+
+def test_mse_is_the_lessons_half_sum_over_outputs_divided_by_examples():
+    rng = np.random.default_rng(0)
+    a, y = rng.standard_normal((5, 3)), rng.standard_normal((5, 3))
+    loss, grad = hg.mse(a, y)
+    assert loss == pytest.approx(np.sum((a - y) ** 2) / (2 * 5))       # n = 5 examples, not 15
+    assert np.allclose(grad, (a - y) / 5)
+    loss_mean, grad_mean = mse_mean(a, y)                               # scikit-learn's squared loss
+    assert loss_mean == pytest.approx(loss / 3) and np.allclose(grad_mean, grad / 3)
+
+
+def test_mse_matches_torch_with_the_sum_over_outputs():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    a, y = rng.standard_normal((4, 2)), rng.standard_normal((4, 2))
+    ta = torch.tensor(a, requires_grad=True)
+    tl = 0.5 * torch.nn.functional.mse_loss(ta, torch.tensor(y), reduction="sum") / 4
+    tl.backward()
+    loss, grad = hg.mse(a, y)
+    assert loss == pytest.approx(tl.item(), rel=1e-12)
+    assert np.allclose(grad, ta.grad.numpy(), rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("loss_fn, y", [
+    (hg.cross_entropy, np.array([0, 2, 1, 1])),
+    (hg.binary_cross_entropy, np.array([[0.0], [1.0], [1.0], [0.0]])),
+    (hg.mse, np.arange(12.0).reshape(4, 3) / 10),
+])
+def test_sample_weights_are_a_weighted_mean_and_integer_weights_repeat_rows(loss_fn, y):
+    rng = np.random.default_rng(2)
+    z = rng.standard_normal((4, y.shape[1] if y.ndim == 2 else 3))
+    plain = loss_fn(z.copy(), y)
+    ones = loss_fn(z.copy(), y, sample_weight=np.ones(4))
+    assert ones[0] == pytest.approx(plain[0]) and np.allclose(ones[1], plain[1])
+    w = np.array([2.0, 1.0, 0.0, 3.0])
+    weighted = loss_fn(z.copy(), y, sample_weight=w)
+    rows = np.repeat(np.arange(4), w.astype(int))                       # row i repeated w_i times
+    repeated = loss_fn(z[rows].copy(), y[rows])
+    assert weighted[0] == pytest.approx(repeated[0])
+    summed = np.zeros_like(weighted[1])
+    np.add.at(summed, rows, repeated[1])                                # the repeats' gradients added up
+    assert np.allclose(weighted[1], summed)
+
+
+def test_sample_weights_must_match_and_be_non_negative():
+    z = np.zeros((3, 2))
+    with pytest.raises(ValueError, match="one entry per example"):
+        hg.cross_entropy(z, np.array([0, 1, 0]), sample_weight=np.ones(2))
+    with pytest.raises(ValueError, match="non-negative"):
+        hg.cross_entropy(z, np.array([0, 1, 0]), sample_weight=np.array([1.0, -1.0, 1.0]))
+
+
+def test_mse_after_a_softmax_is_gradchecked_and_fused_losses_need_their_output():
+    model = hg.MLP([3, 5, 4], ["tanh", "softmax"], seed=0, dtype=np.float64, loss="mse")
+    assert model.loss_name == "mse" and model.task == "classification"
+    X = np.random.default_rng(0).standard_normal((6, 3))
+    report = hg.gradcheck(model, X, np.array([0, 1, 2, 3, 0, 1]))
+    assert report.passed, report
+    with pytest.raises(ValueError, match="fused with a softmax output"):
+        hg.MLP([3, 4], ["identity"], loss="cross_entropy")
+    with pytest.raises(ValueError, match="valid names"):
+        hg.MLP([3, 4], ["identity"], loss="hinge")
+
+
+def test_backward_before_forward_says_call_forward_first():
+    model = hg.MLP([3, 4, 2], seed=0)
+    with pytest.raises(RuntimeError, match="call forward"):
+        model.backward(np.array([0, 1]))
+
+
+def test_the_fused_delta_leaves_the_forward_output_and_logits_alone():
+    model = hg.MLP([3, 4, 2], seed=0)
+    X = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
+    probs = model.forward(X)
+    z = model.layers[-1].z
+    saved_p, saved_z = probs.copy(), z.copy()
+    model.backward(np.array([0, 1, 1, 0, 1]))
+    assert np.array_equal(probs, saved_p) and np.array_equal(model.layers[-1].z, saved_z)
+    assert np.allclose(model.delta_out, (saved_p - np.eye(2)[[0, 1, 1, 0, 1]]) / 5)
+
+
+def test_mlp_loss_is_a_deprecated_alias_of_loss_name():
+    model = hg.MLP([3, 4, 2], seed=0)
+    with pytest.warns(DeprecationWarning, match="loss_name"):
+        assert model.loss == "cross_entropy"

@@ -264,14 +264,16 @@ def trace(model, batch=64, seed=0):
     out = model.layers[-1]
     fwd.append(("loss", {"cross_entropy": f"L = -mean(log a{L}[y])",
                          "binary_cross_entropy": f"L = mean(softplus(z{L}) - y z{L})",
-                         "mse": f"L = sum((a{L} - y)²) / 2n"}[model.loss], "()"))
+                         "mse": f"L = sum((a{L} - y)²) / 2B",
+                         "mse_mean": f"L = sum((a{L} - y)²) / 2Bd"}[model.loss_name], "()"))
 
-    if model.loss == "cross_entropy":
+    if model.loss_name == "cross_entropy":
         bwd.append((f"dz{L}", f"(a{L} - Y) / B", _shape(out.z)))
-    elif model.loss == "binary_cross_entropy":
+    elif model.loss_name == "binary_cross_entropy":
         bwd.append((f"dz{L}", f"(σ(z{L}) - y) / B", _shape(out.z)))
     else:
-        bwd.append((f"da{L}", f"(a{L} - y) / n", _shape(out.a)))
+        bwd.append((f"da{L}", f"(a{L} - y) / B" + ("d" if model.loss_name == "mse_mean" else ""),
+                    _shape(out.a)))
         bwd.append((f"dz{L}", f"da{L} ⊙ {out.activation.name}'(z{L})", _shape(out.z)))
     for l in range(L, 0, -1):
         layer = model.layers[l - 1]

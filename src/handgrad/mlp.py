@@ -24,7 +24,7 @@ from .nn.activations import Activation, get_activation
 from .nn.dropout import Dropout
 from .nn.init import as_generator
 from .nn.linear import Linear
-from .nn.losses import (binary_cross_entropy, check_labels, cross_entropy, is_label_vector, mse)
+from .nn.losses import LOSSES, check_labels, get_loss_name, is_label_vector, reweight, example_weights
 from .nn.module import Module
 from .nn.norms import get_norm
 
@@ -90,9 +90,19 @@ def _per_layer(value, n, what):
     return [value] * n
 
 
-def _output_loss(activation):
-    """The loss an output activation implies: softmax → CE, sigmoid → BCE, else MSE."""
-    return {"softmax": "cross_entropy", "sigmoid": "binary_cross_entropy"}.get(activation.name, "mse")
+def _output_loss(activation, loss=None):
+    """The loss for an output activation: softmax → CE, sigmoid → BCE, else MSE, unless
+    ``loss`` names another. CE needs a softmax output and BCE a sigmoid output (they are
+    fused with them); MSE may follow any output."""
+    implied = {"softmax": "cross_entropy", "sigmoid": "binary_cross_entropy"}.get(activation.name, "mse")
+    if loss is None:
+        return implied
+    loss = get_loss_name(loss)
+    fused = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}
+    if loss in fused and activation.name != fused[loss]:
+        raise ValueError(f"loss {loss!r} is fused with a {fused[loss]} output; the output "
+                         f"activation is {activation.name!r}")
+    return loss
 
 
 def layer_plan(spec):
@@ -108,8 +118,8 @@ def layer_plan(spec):
     drops = list(spec.get("dropout") or [0.0] * (n - 1)) + [0.0]
     bias = spec.get("bias", True)
     bias = bias if isinstance(bias, list) else [bias] * n
-    loss = _output_loss(get_activation(acts[-1]))
-    if loss != "mse":
+    loss = _output_loss(get_activation(acts[-1]), spec.get("loss"))
+    if loss in ("cross_entropy", "binary_cross_entropy"):
         acts[-1] = "identity"
     return loss, [(sizes[i], sizes[i + 1], acts[i], norms[i], drops[i], bias[i]) for i in range(n)]
 
@@ -121,7 +131,10 @@ class MLP(Module):
     activation per weight layer, by name or instance (default: ReLU hidden
     layers, softmax output). The output activation picks the loss:
     softmax → cross-entropy, sigmoid → binary cross-entropy, anything else →
-    MSE. ``norm`` ("batch", "layer", "rms"), ``dropout`` (a probability) and
+    MSE, the lesson's 1/(2n) Σ_i Σ_j (a_ij − y_ij)² over n examples. ``loss``
+    names another: "mse" after a softmax or sigmoid output (the lessons show
+    why it trains more slowly), or "mse_mean", the mean over every entry
+    (scikit-learn's squared loss). ``norm`` ("batch", "layer", "rms"), ``dropout`` (a probability) and
     ``bias`` apply to every hidden layer or take one entry per layer (bias:
     one per weight layer). Randomness — init, shuffling, dropout masks — all
     comes from ``self.rng``, built from ``seed`` (or pass ``rng``).
@@ -135,9 +148,11 @@ class MLP(Module):
     (95.4 % against 96.0 %, 3 seeds), so it is not the default.
     """
 
+    caches = ("delta_out",)   # the output δ buffer of the fused cross-entropy
+
     def __init__(self, layer_sizes, activations=None, init_method="he", seed=None,
                  dtype=np.float32, *, norm=None, dropout=0.0, bias=True, output_scale=1.0,
-                 rng=None):
+                 rng=None, loss=None):
         super().__init__()
         sizes = [int(n) for n in layer_sizes]
         if len(sizes) < 2 or min(sizes) < 1:
@@ -167,7 +182,7 @@ class MLP(Module):
             self.layers[-1].params["weight"] *= output_scale   # small: start undecided, logits ≈ 0
         self.layers[0].needs_input_grad = False     # nobody needs dL/dX: skip that matmul
         self.layer_sizes = sizes
-        self.loss = _output_loss(self.layers[-1].activation)
+        self.loss_name = _output_loss(self.layers[-1].activation, loss)
 
     # --- description -------------------------------------------------------------------
 
@@ -183,6 +198,7 @@ class MLP(Module):
             "init": self.init_method if isinstance(self.init_method, str) else "custom",
             "output_scale": self.output_scale,
             "dtype": self.dtype.name,
+            "loss": self.loss_name,
         }
 
     @classmethod
@@ -191,12 +207,20 @@ class MLP(Module):
         return cls(spec["layer_sizes"], spec["activations"], spec.get("init", "he"), seed,
                    dtype or spec.get("dtype", "float32"), norm=norms,
                    dropout=spec.get("dropout") or 0.0, bias=spec.get("bias", True),
-                   output_scale=spec.get("output_scale", 1.0), rng=rng)
+                   output_scale=spec.get("output_scale", 1.0), rng=rng, loss=spec.get("loss"))
+
+    @property
+    def loss(self):
+        """Deprecated: the loss's name is ``loss_name`` (the twins' ``loss`` is a function)."""
+        import warnings
+        warnings.warn("MLP.loss is deprecated; use MLP.loss_name", DeprecationWarning, stacklevel=2)
+        return self.loss_name
 
     @property
     def task(self):
-        return {"cross_entropy": "classification", "binary_cross_entropy": "binary"}.get(
-            self.loss, "regression")
+        """classification (softmax output), binary (sigmoid output) or regression."""
+        return {"softmax": "classification", "sigmoid": "binary"}.get(
+            self.layers[-1].activation.name, "regression")
 
     @property
     def n_classes(self):
@@ -204,7 +228,7 @@ class MLP(Module):
 
     def __repr__(self):
         body = "".join(f"\n  ({i}): {l!r}" for i, l in enumerate(self.layers))
-        return f"MLP({body}\n)  # {self.loss}, {self.dtype.name}"
+        return f"MLP({body}\n)  # {self.loss_name}, {self.dtype.name}"
 
     # --- checks on what comes in --------------------------------------------------------
 
@@ -273,67 +297,77 @@ class MLP(Module):
             a = layer.forward(a, training)             # (B, n_{l-1}) -> (B, n_l)
         return a                                       # (B, n_L)
 
-    def backward(self, y):
+    def backward(self, y, sample_weight=None):
         """Loss of the last forward pass against ``y``; fills every dW, db.
 
         The output layer's δ comes from the fused loss (cross-entropy: (p - y)/B
         with p the softmax; binary cross-entropy: (σ(z) - y)/B; MSE: (a - y)/n
         times f'). Every hidden layer then follows δ(l) = (δ(l+1) W(l+1)) ⊙ f'(z(l)).
         ``y``: integer labels or one-hot rows for a softmax output.
+        ``sample_weight`` (B,) makes every mean over examples a weighted mean.
         """
+        if getattr(self.layers[-1], "z", None) is None:
+            raise RuntimeError("backward needs the caches of a forward pass: call "
+                               "forward(X) (training mode) first")
         out = self.layers[-1]
-        loss, grad = self._output_loss(y)
-        if self.loss == "mse":
-            grad = out.backward(grad)                  # dL/da ⊙ f'(z): through the output activation
-        else:
+        loss, grad = self._output_loss(y, sample_weight)
+        if self.loss_name in ("cross_entropy", "binary_cross_entropy"):
             grad = out.backward_delta(grad)            # δ(L) = dL/dz, fused with the loss
+        else:
+            grad = out.backward(grad)                  # dL/da ⊙ f'(z): through the output activation
         for layer in reversed(self.layers[:-1]):
             grad = layer.backward(grad)                # (B, n_l) -> (B, n_{l-1})
         return loss
 
-    def _output_loss(self, y):
+    def _output_loss(self, y, sample_weight=None):
         """(loss, grad) for the last forward: grad = dL/dz for CE and BCE, dL/da for MSE."""
         out = self.layers[-1]
-        if self.loss == "cross_entropy" and is_label_vector(y):
-            return self._fused_cross_entropy(y)
-        if self.loss == "cross_entropy":
-            return cross_entropy(out.z, y)             # (B, K): (p - Y) / B, one-hot targets
-        if self.loss == "binary_cross_entropy":
-            return binary_cross_entropy(out.z, y)      # (B, 1): (σ(z) - y) / B
-        return mse(out.a, y)                           # (B, d): (a - y) / n
+        if self.loss_name == "cross_entropy" and is_label_vector(y):
+            return self._fused_cross_entropy(y, sample_weight)
+        if self.loss_name == "binary_cross_entropy":
+            return LOSSES[self.loss_name](out.z, y, sample_weight)   # (B, 1): (σ(z) - y) / B
+        if self.loss_name == "cross_entropy":
+            return LOSSES[self.loss_name](out.z, y, sample_weight)   # (B, K): (p - Y) / B, one-hot
+        if is_label_vector(y):                          # MSE after a softmax: labels as one-hot rows
+            y = np.eye(out.a.shape[1], dtype=out.a.dtype)[y]           # (B, K)
+        return LOSSES[self.loss_name](out.a, y, sample_weight)         # (B, d): (a - y) / n
 
-    def _fused_cross_entropy(self, y):
+    def _fused_cross_entropy(self, y, sample_weight=None):
         """Cross-entropy from what the softmax kept: loss = mean(lse - z_y), δ = (p - Y)/B.
 
         Uses the forward pass's p and log Σ e^z instead of a second softmax, and
-        writes δ into the logits buffer z, which nothing needs any more: no new
-        (B, K) arrays and no one-hot matrix.
+        writes δ into a buffer ``delta_out`` made once and reused while the batch
+        shape stays: no new (B, K) arrays and no one-hot matrix.
         """
         out = self.layers[-1]
         z, p, lse = out.z, out.activation.a, out.activation.lse   # (B, K), (B, K), (B, 1)
         B, K = z.shape
         check_labels(y, K)
+        w, total = example_weights(sample_weight, B, z.dtype)
         rows = np.arange(B)
-        loss = float(np.mean(lse[:, 0] - z[rows, y]))              # -log p_y = lse - z_y
-        np.copyto(z, p)                                            # (B, K) z now holds p …
-        z[rows, y] -= 1                                            # … then p - Y
-        z /= B                                                     # (B, K) δ = (p - Y) / B
-        return loss, z
+        losses = lse[:, 0] - z[rows, y]                            # (B,) -log p_y = lse - z_y
+        delta = getattr(self, "delta_out", None)
+        if delta is None or delta.shape != z.shape or delta.dtype != z.dtype:
+            delta = self.delta_out = np.empty_like(z)              # (B, K), made once
+        np.copyto(delta, p)                                        # (B, K) p …
+        delta[rows, y] -= 1                                        # … then p - Y
+        delta /= B                                                 # (B, K) δ = (p - Y) / B
+        return reweight(losses, delta, w, total)
 
     def update(self, learning_rate):
         """Plain gradient descent: θ ← θ - lr·dθ for every parameter."""
         for name, p in self.params.items():
             p -= learning_rate * self.grads[name]     # in place
 
-    def loss_and_grad(self, X, y, training=True):
+    def loss_and_grad(self, X, y, training=True, sample_weight=None):
         """One forward and backward pass; returns the loss (grads are filled)."""
         self._forward(X, training)
-        return self.backward(y)
+        return self.backward(y, sample_weight)
 
-    def loss_of(self, X, y, training=True):
+    def loss_of(self, X, y, training=True, sample_weight=None):
         """The loss alone: a forward pass, no backward."""
         self._forward(X, training)
-        return self._output_loss(y)[0]
+        return self._output_loss(y, sample_weight)[0]
 
     # --- training and inference -----------------------------------------------------------
 
@@ -359,6 +393,7 @@ class MLP(Module):
     def _predict_output(self, X, batch_size=4096):
         """The network's output a(L) in evaluation mode, in large batches, caching nothing."""
         X = self.check_X(X)
+        self.delta_out = None                          # nothing kept for a backward pass
         out = []
         for i in range(0, len(X), batch_size):
             a = X[i:i + batch_size]                    # (b, n_0)

@@ -180,6 +180,28 @@ class AdamW(Adam):
 OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW}
 
 
+def make_optimizer(name, lr, *, momentum=0.0, nesterov=False, weight_decay=None,
+                   betas=(0.9, 0.999), eps=1e-8):
+    """An optimizer from its name: "sgd", "momentum" (SGD with momentum 0.9 unless
+    given), "nesterov", "adam" or "adamw".
+
+    ``weight_decay=None`` means each optimizer's PyTorch default: 0 for SGD and
+    Adam (L2, added to the gradient), 0.01 for AdamW (decoupled).
+    """
+    key = str(name).lower()
+    if key in ("momentum", "nesterov"):
+        momentum = momentum or 0.9
+        nesterov = nesterov or key == "nesterov"
+        key = "sgd"
+    if key not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}; valid names: "
+                         "sgd, momentum, nesterov, adam, adamw")
+    if key == "sgd":
+        return SGD(lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay or 0.0)
+    decay = (0.01 if key == "adamw" else 0.0) if weight_decay is None else weight_decay
+    return OPTIMIZERS[key](lr, betas=tuple(betas), eps=eps, weight_decay=decay)
+
+
 def optimizer_from_state(sd):
     """Rebuild an optimizer (hyperparameters and state) from its state dict."""
     cls = {c.__name__: c for c in OPTIMIZERS.values()}[sd["type"]]

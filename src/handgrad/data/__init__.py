@@ -7,8 +7,8 @@ import numpy as np
 from .datasets import (DATASETS, Standardizer, download, find, load_digits, load_fashion_mnist,
                        load_idx_dataset, load_mnist, standardize, train_val_split)
 from .idx import parse_idx, read_idx, write_idx
-from .toy import (TOY, make_blobs, make_circles, make_quadrants, make_separable, make_sine,
-                  make_spiral, make_xor)
+from .toy import (TOY, make_blobs, make_checkerboard, make_circles, make_moons, make_quadrants,
+                  make_separable, make_sine, make_spiral, make_xor)
 
 
 @dataclass
@@ -59,5 +59,5 @@ __all__ = [
     "DATASETS", "Dataset", "Standardizer", "available_datasets", "download", "find",
     "load_dataset", "load_digits", "load_fashion_mnist", "load_idx_dataset", "load_mnist",
     "standardize", "train_val_split", "parse_idx", "read_idx", "write_idx", "TOY", "make_blobs",
-    "make_circles", "make_quadrants", "make_separable", "make_sine", "make_spiral", "make_xor",
+    "make_checkerboard", "make_circles", "make_moons", "make_quadrants", "make_separable", "make_sine", "make_spiral", "make_xor",
 ]

@@ -69,6 +69,26 @@ def make_circles(n_samples=400, noise=0.05, factor=0.5, seed=None, rng=None):
     return _out(X, y)
 
 
+def make_moons(n_samples=400, noise=0.1, seed=None, rng=None):
+    """Two interleaving half circles (label 0 on top, 1 below, shifted right and down)."""
+    rng = as_generator(rng, seed)
+    y = rng.integers(0, 2, n_samples)
+    t = rng.uniform(0, np.pi, n_samples)
+    X = np.where(y[:, None] == 0, np.c_[np.cos(t), np.sin(t)],
+                 np.c_[1 - np.cos(t), 0.5 - np.sin(t)])
+    X = X + noise * rng.standard_normal((n_samples, 2))
+    return _out(X, y)
+
+
+def make_checkerboard(n_samples=400, tiles=4, noise=0.0, seed=None, rng=None):
+    """Points uniform in [-1, 1]², labelled by the colour of a tiles x tiles checkerboard."""
+    rng = as_generator(rng, seed)
+    X = rng.uniform(-1, 1, (n_samples, 2))
+    cell = np.floor((X + 1) / 2 * tiles).clip(0, tiles - 1).astype(np.int64)   # (n, 2)
+    y = (cell[:, 0] + cell[:, 1]) % 2
+    return _out(X + noise * rng.standard_normal(X.shape), y)
+
+
 def make_separable(n_samples=400, n_features=2, margin=0.1, seed=None, rng=None):
     """Linearly separable classes: label = [w·x > 0] for a random w, points within ``margin`` dropped."""
     rng = as_generator(rng, seed)
@@ -91,4 +111,5 @@ def make_sine(n_samples=200, noise=0.0, seed=None, rng=None):
 
 
 TOY = {"xor": make_xor, "blobs": make_blobs, "spiral": make_spiral, "quadrants": make_quadrants,
-       "circles": make_circles, "separable": make_separable, "sine": make_sine}
+       "circles": make_circles, "moons": make_moons,
+       "checkerboard": make_checkerboard, "separable": make_separable, "sine": make_sine}

@@ -4,9 +4,15 @@
 with cross-entropy and sigmoid with binary cross-entropy, so both losses take
 logits and never form ``log(softmax(z))`` or ``log(σ(z))``:
 
-    cross-entropy:          L = -(1/B) Σ_i log p_i[y_i]           dL/dz = (p - Y) / B
-    binary cross-entropy:   L = (1/B) Σ_i softplus(z_i) - y_i z_i  dL/dz = (σ(z) - y) / B
-    mean squared error:     L = (1/2n) Σ (ŷ - y)²                  dL/dŷ = (ŷ - y) / n
+    cross-entropy:          L = -(1/B) Σ_i log p_i[y_i]               dL/dz = (p - Y) / B
+    binary cross-entropy:   L = (1/B) Σ_i softplus(z_i) - y_i z_i      dL/dz = (σ(z) - y) / B
+    mean squared error:     L = (1/2n) Σ_i Σ_j (ŷ_ij - y_ij)²          dL/dŷ = (ŷ - y) / n
+                            (n examples; the sum over the d outputs is inside)
+    mse_mean:               L = (1/2nd) Σ_i Σ_j (ŷ_ij - y_ij)²         dL/dŷ = (ŷ - y) / (n d)
+
+Every loss takes an optional ``sample_weight`` (B,): the mean over examples
+becomes the weighted mean Σ_i w_i L_i / Σ_i w_i, and row i of the gradient is
+multiplied by w_i·B/Σw (scikit-learn's convention).
 
 Why (p - Y)/B: with p = softmax(z) and L_i = -Σ_k Y_ik log p_ik,
 ∂p_k/∂z_j = p_k(δ_kj - p_j), so ∂L_i/∂z_j = -Σ_k Y_ik (δ_kj - p_j) = p_j - Y_ij
@@ -42,12 +48,35 @@ def check_labels(y, n_classes):
                          f"output; got {y[bad]} at index {bad}")
 
 
-def cross_entropy(logits, y):
+def example_weights(sample_weight, B, dtype):
+    """(w (B, 1), Σw) for a weighted mean over examples; (None, B) without weights."""
+    if sample_weight is None:
+        return None, B
+    w = np.asarray(sample_weight, dtype=dtype).reshape(-1)
+    if w.shape != (B,):
+        raise ValueError(f"sample_weight must have one entry per example ({B}); got shape {w.shape}")
+    if not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
+        raise ValueError("sample_weight must be finite, non-negative and not all zero")
+    return w[:, None], float(w.sum())
+
+
+def reweight(losses, grad, w, total):
+    """Mean of per-example ``losses`` (B,) and ``grad`` rows summed to 1/B each, reweighted:
+    Σ w_i L_i / Σw and row i of the gradient times w_i B / Σw. In place on ``grad``."""
+    B = len(grad)
+    if w is None:
+        return float(np.mean(losses)), grad
+    grad *= w * (B / total)                                     # (B, K)
+    return float(np.sum(w[:, 0] * losses) / total), grad
+
+
+def cross_entropy(logits, y, sample_weight=None):
     """Softmax cross-entropy from logits (B, K) and labels (B,) ints or (B, K) targets.
 
     Returns (mean loss, dL/dlogits (B, K)) with dL/dlogits = (p - Y) / B.
     """
     B, K = logits.shape
+    w, w_sum = example_weights(sample_weight, B, logits.dtype)
     s = logits - logits.max(axis=1, keepdims=True)      # (B, K) shifted logits, max 0
     e = np.exp(s)                                       # (B, K)
     total = e.sum(axis=1, keepdims=True)                # (B, 1)
@@ -56,49 +85,83 @@ def cross_entropy(logits, y):
     if is_label_vector(y):
         check_labels(y, K)
         rows = np.arange(B)
-        loss = float(np.mean(log_total[:, 0] - s[rows, y]))   # -log p[y] = log Σe^s - s_y
+        losses = log_total[:, 0] - s[rows, y]                  # (B,) -log p[y] = log Σe^s - s_y
         p[rows, y] -= 1                                        # (B, K) p - Y, Y one-hot
     else:
         Y = np.asarray(y, dtype=logits.dtype)
         if Y.shape != logits.shape:
             raise ValueError(f"one-hot targets must have shape {logits.shape}; got {Y.shape}")
-        loss = float(np.sum(Y * (log_total - s)) / B)         # -Σ Y log p
+        losses = np.sum(Y * (log_total - s), axis=1)           # (B,) -Σ Y log p
         p -= Y                                                 # (B, K) p - Y
     p /= B                                                     # (B, K) (p - Y) / B
-    return loss, p
+    return reweight(losses, p, w, w_sum)
 
 
-def binary_cross_entropy(logits, y):
+def binary_cross_entropy(logits, y, sample_weight=None):
     """Sigmoid binary cross-entropy from logits (B, 1) or (B,) and 0/1 targets.
 
     softplus(z) - y z = max(z, 0) - y z + log(1 + e^-|z|) never overflows.
-    Returns (mean loss, dL/dz = (σ(z) - y) / n) in the logits' shape, n = B for
-    one output unit (the mean runs over every entry, as in PyTorch).
+    Returns (mean loss, dL/dz = (σ(z) - y) / n) in the logits' shape, n = B·d:
+    the mean runs over every entry, as in PyTorch's ``binary_cross_entropy_with_logits``
+    (n = B for the usual single output unit).
     """
     from .activations import sigmoid
     z = logits
     y = np.asarray(y, dtype=z.dtype).reshape(z.shape)
-    n = z.size
-    loss = float(np.sum(np.maximum(z, 0) - y * z + np.log1p(np.exp(-np.abs(z)))) / n)
-    return loss, (sigmoid(z) - y) / n                          # (B, 1)
+    z2 = z.reshape(len(z), -1)                                 # (B, d)
+    y2 = y.reshape(z2.shape)                                   # (B, d)
+    w, total = example_weights(sample_weight, len(z2), z.dtype)
+    d = z2.shape[1]
+    losses = np.sum(np.maximum(z2, 0) - y2 * z2 + np.log1p(np.exp(-np.abs(z2))), axis=1) / d  # (B,)
+    grad = (sigmoid(z2) - y2) / z2.size                        # (B, d)
+    loss, grad = reweight(losses, grad, w, total)
+    return loss, grad.reshape(z.shape)
 
 
-def mse(pred, y):
-    """Mean squared error with the 1/2 that makes its derivative clean.
+def mse(pred, y, sample_weight=None):
+    """Mean squared error as the lesson defines it, with the 1/2 that makes its derivative clean.
 
-    L = (1/2n) Σ (ŷ - y)² over all n = B·d entries (scikit-learn's squared loss,
-    half of PyTorch's ``mse_loss``); dL/dŷ = (ŷ - y) / n.
+    L = (1/2n) Σ_i Σ_j (ŷ_ij - y_ij)² with n the number of examples: the sum
+    over the d outputs is inside, so dL/dŷ = (ŷ - y) / n.
+
+    For one output this is scikit-learn's squared loss and half of PyTorch's
+    ``mse_loss``. With d > 1 outputs both of those average over all n·d entries
+    instead (``mse_mean`` below; PyTorch's ``mse_loss`` has no ½), so they are
+    this loss divided by d (and by 2d for ``mse_loss``).
     """
     y = np.asarray(y, dtype=pred.dtype).reshape(pred.shape)
     diff = pred - y                                            # (B, d)
-    n = diff.size
-    return float(np.sum(diff * diff) / (2 * n)), diff / n      # scalar, (B, d)
+    B = len(diff)
+    w, total = example_weights(sample_weight, B, pred.dtype)
+    losses = 0.5 * np.sum((diff * diff).reshape(B, -1), axis=1)  # (B,) ½ Σ_j (ŷ_ij - y_ij)²
+    return reweight(losses, diff / B, w, total)                # scalar, (B, d)
+
+
+def mse_mean(pred, y, sample_weight=None):
+    """Mean squared error averaged over every entry: L = (1/2nd) Σ_i Σ_j (ŷ_ij - y_ij)².
+
+    scikit-learn's squared loss (``MLPRegressor``) and half of PyTorch's
+    ``mse_loss``; dL/dŷ = (ŷ - y) / (n d). Equal to ``mse`` for one output.
+    """
+    d = int(np.prod(np.shape(pred)[1:])) if np.ndim(pred) > 1 else 1
+    loss, grad = mse(pred, y, sample_weight)
+    grad /= d                                                  # (B, d)
+    return loss / d, grad
 
 
 LOSSES = {
     "cross_entropy": cross_entropy,
     "binary_cross_entropy": binary_cross_entropy,
     "mse": mse,
+    "mse_mean": mse_mean,
 }
-LOSS_ALIASES = {"ce": "cross_entropy", "bce": "binary_cross_entropy", "mse": "mse",
-                "cross_entropy": "cross_entropy", "binary_cross_entropy": "binary_cross_entropy"}
+LOSS_ALIASES = {"ce": "cross_entropy", "bce": "binary_cross_entropy",
+                **{name: name for name in LOSSES}}
+
+
+def get_loss_name(name):
+    """The canonical loss name for ``name`` (or an alias), or a ValueError listing them."""
+    key = str(name).lower()
+    if key not in LOSS_ALIASES:
+        raise ValueError(f"unknown loss {name!r}; valid names: {', '.join(sorted(LOSS_ALIASES))}")
+    return LOSS_ALIASES[key]

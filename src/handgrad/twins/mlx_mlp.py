@@ -114,7 +114,10 @@ class MLXMLP(FromNumpy, nn.Module):
         if self.loss_name == "binary_cross_entropy":
             return nn.losses.binary_cross_entropy(out, y.reshape(out.shape), with_logits=True,
                                                   reduction="mean")
-        return 0.5 * nn.losses.mse_loss(out, y.reshape(out.shape), reduction="mean")
+        diff2 = nn.losses.mse_loss(out, y.reshape(out.shape), reduction="sum")
+        if self.loss_name == "mse_mean":
+            return 0.5 * diff2 / out.size                 # scikit-learn's: mean over every entry
+        return 0.5 * diff2 / out.shape[0]                 # the lesson's: 1/(2n) over n examples
 
     # --- moving between NumPy and MLX ---------------------------------------------------
 

@@ -13,7 +13,9 @@ PyTorch's four-line heartbeat::
 
 The output layer returns logits for a softmax or sigmoid output: the loss
 (``F.cross_entropy``, ``F.binary_cross_entropy_with_logits``) applies them,
-exactly as handgrad fuses them. MSE is ``0.5 * F.mse_loss`` (handgrad's 1/2n).
+exactly as handgrad fuses them. MSE is the lesson's ``1/(2n) Σ (a - y)²`` over n
+examples, ``0.5 * F.mse_loss(out, y, reduction="sum") / n`` (``F.mse_loss``'s own
+mean runs over every entry and has no ½: that is ``mse_mean`` times 2).
 """
 
 try:
@@ -42,7 +44,7 @@ def make_activation(spec):
     if name == "gelu":
         return nn.GELU(approximate="tanh" if act.approximate == "tanh" else "none")
     return {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "silu": nn.SiLU,
-            "identity": nn.Identity, "softmax": nn.Softmax}[name]()
+            "identity": nn.Identity, "softmax": lambda: nn.Softmax(dim=1)}[name]()
 
 
 def make_norm(name, d, dtype=None):
@@ -93,7 +95,12 @@ class TorchMLP(FromNumpy, nn.Module):
             return F.cross_entropy(out, y)                         # integer labels or one-hot rows
         if self.loss_name == "binary_cross_entropy":
             return F.binary_cross_entropy_with_logits(out, y.reshape(out.shape).to(out.dtype))
-        return 0.5 * F.mse_loss(out, y.reshape(out.shape).to(out.dtype))
+        if y.ndim == 1 and out.ndim == 2 and out.shape[1] > 1 and not y.is_floating_point():
+            y = F.one_hot(y, out.shape[1])                # labels for an MSE after a softmax
+        diff2 = F.mse_loss(out, y.reshape(out.shape).to(out.dtype), reduction="sum")
+        if self.loss_name == "mse_mean":
+            return 0.5 * diff2 / out.numel()              # scikit-learn's: mean over every entry
+        return 0.5 * diff2 / out.shape[0]                 # the lesson's: 1/(2n) over n examples
 
     # --- moving between NumPy and PyTorch ----------------------------------------------
 
