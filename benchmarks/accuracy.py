@@ -63,12 +63,12 @@ def main(argv=None):
         accs, secs = [], []
         for seed in range(args.seeds):
             recipe = resolve(name, **overrides, seed=seed)
-            model, history, data = run_recipe(recipe)
-            secs.append(sum(history.column("seconds")))      # training steps only
-            accs.append(100 * history.test_accuracy)
+            run = run_recipe(recipe)
+            secs.append(sum(run.history.column("seconds")))      # training steps only
+            accs.append(100 * run.test_accuracy)
             print(f"{name} seed {seed}: {accs[-1]:.2f}% in {secs[-1]:.0f}s "
-                  f"({model.count_params():,} parameters)", flush=True)
-        rows.append((name, recipe, accs, secs, model.count_params()))
+                  f"({run.model.count_params():,} parameters)", flush=True)
+        rows.append((name, recipe, accs, secs, run.model.count_params()))
         if name == "fashion-adam" and not args.no_sklearn:
             sk = [sklearn_fashion(seed, recipe["epochs"]) for seed in range(args.seeds)]
             for seed, (acc, sec) in enumerate(sk):

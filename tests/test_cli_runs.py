@@ -8,6 +8,12 @@ from handgrad.cli import main
 from handgrad.io import load_checkpoint
 
 
+def load_digits_test():
+    from handgrad.data import load_dataset
+    d = load_dataset("digits")
+    return d.X_test, d.y_test
+
+
 def run(*args):
     result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
     return result.exit_code, result.output
@@ -61,8 +67,13 @@ def test_evaluate_and_predict(tmp_path):
     from PIL import Image
     img = (255 - d.X_test[0].reshape(8, 8) * 255).astype(np.uint8)   # dark digit on white
     Image.fromarray(img).resize((32, 32)).save(tmp_path / "digit.png")
-    code, text = run("predict", out, tmp_path / "digit.png")
+    code, text = run("predict", out, tmp_path / "digit.png")        # 32x32 for an 8x8 model
+    assert code == 1 and "is 32x32 but the model takes 8x8" in text and "--resize" in text
+    code, text = run("predict", out, tmp_path / "digit.png", "--resize")
     assert code == 0 and text.startswith(str(tmp_path / "digit.png"))
+    np.save(tmp_path / "nan.npy", np.full((2, 64), np.nan))
+    code, text = run("predict", out, tmp_path / "nan.npy")
+    assert code == 1 and "NaN" in text and "Traceback" not in text
 
 
 def test_predict_rejects_what_it_cannot_read(tmp_path):
@@ -76,7 +87,7 @@ def test_predict_rejects_what_it_cannot_read(tmp_path):
     assert code == 1 and "cannot be split into rows of 64" in text
     (tmp_path / "junk.safetensors").write_bytes(b"junk")
     code, text = run("evaluate", tmp_path / "junk.safetensors", "--dataset", "digits")
-    assert code == 1 and "not a readable .safetensors file" in text
+    assert code == 1 and "not a readable checkpoint" in text
 
 
 def test_a_diverging_run_reports_the_step_and_keeps_the_checkpoint(tmp_path):
@@ -85,8 +96,116 @@ def test_a_diverging_run_reports_the_step_and_keeps_the_checkpoint(tmp_path):
     # network at a huge rate usually just dies, every unit off, with a finite loss)
     code, text = run("train", "--dataset", "digits", "--epochs", "3", "--lr", "10", "--activation",
                      "identity", "--out", out, "--quiet")
-    assert code == 1 and "loss became" in text and "learning rate 10" in text
+    assert code == 1 and "loss" in text and "learning rate 10" in text
     assert not (out / "checkpoint.safetensors").exists()
+
+
+def test_a_loss_that_explodes_without_reaching_infinity_stops_the_run(tmp_path):
+    code, text = run("train", "--dataset", "digits", "--epochs", "3", "--lr", "1000000", "--quiet",
+                     "--no-plots")
+    assert code == 1 and "exploded" in text and "learning rate 1e+06" in text
+    code, text = run("train", "--dataset", "digits", "--epochs", "1", "--lr", "1000000", "--quiet",
+                     "--divergence-factor", "1e40", "--no-plots")        # the threshold is an option
+    assert code in (0, 1) and "exploded" not in text
+
+
+def test_an_earlier_run_is_never_overwritten_by_default(tmp_path):
+    out = tmp_path / "run"
+    assert run("train", "--dataset", "digits", "--epochs", "2", "--out", out, "--quiet")[0] == 0
+    before = (out / "checkpoint.safetensors").read_bytes()
+    code, text = run("train", "--dataset", "digits", "--epochs", "1", "--out", out, "--quiet")
+    assert code == 1 and "already holds a run" in text and "--resume" in text and "--overwrite" in text
+    assert (out / "checkpoint.safetensors").read_bytes() == before
+    (out / "notes.txt").write_text("mine")
+    code, text = run("train", "--dataset", "digits", "--epochs", "1", "--out", out, "--quiet",
+                     "--no-plots", "--overwrite")
+    assert code == 0, text
+    assert load_checkpoint(out / "checkpoint.safetensors").history().column("epoch") == [1]
+    assert not (out / "curves.png").exists()           # the old run's pictures went with it
+    assert (out / "notes.txt").read_text() == "mine"  # and nothing else of the user's
+
+
+def test_resume_of_a_finished_run_changes_nothing(tmp_path):
+    out = tmp_path / "run"
+    assert run("train", "--dataset", "digits", "--epochs", "3", "--out", out, "--quiet",
+               "--no-plots")[0] == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    code, text = run("train", "--resume", "--epochs", "2", "--out", out, "--quiet")
+    assert code == 1 and "already has 3 epochs" in text
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_resume_with_more_epochs_keeps_the_schedule_and_says_so(tmp_path):
+    out = tmp_path / "run"
+    assert run("train", "--dataset", "digits", "--epochs", "2", "--schedule", "cosine", "--out",
+               out, "--quiet", "--no-plots")[0] == 0
+    code, text = run("train", "--resume", "--epochs", "3", "--out", out, "--quiet", "--no-plots")
+    assert code == 0, text
+    assert "schedule was planned for 2 epochs and is kept" in text
+    lrs = load_checkpoint(out / "checkpoint.safetensors").history().column("lr")
+    assert lrs[2] <= lrs[1] < 1e-3 * 0.1               # no jump back up after the cosine's end
+
+
+def test_checkpoints_get_the_users_umask_like_the_other_files(tmp_path):
+    import os
+    out = tmp_path / "run"
+    old = os.umask(0o022)
+    try:
+        assert run("train", "--dataset", "digits", "--epochs", "1", "--out", out, "--quiet")[0] == 0
+    finally:
+        os.umask(old)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in out.iterdir()}
+    assert modes["checkpoint.safetensors"] == modes["history.json"] == 0o644
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["train", "--preset", "lessn"], "did you mean 'lesson'"),
+    (["train", "--activation", "rleu", "--dataset", "blobs"], "valid names: relu"),
+    (["gradcheck", "--activation", "rleu"], "valid names: relu"),
+    (["trace", "--layers", "4,3", "--batch-size", "0"], "0"),
+    (["train", "--resume"], "--resume needs --out"),
+    (["train", "--dataset", "mnist", "--data-dir", "/nonexistent"], "does not exist"),
+    (["compare", "--backends", "numpy,jax"], "unknown backend"),
+])
+def test_bad_input_is_one_clear_line_and_a_non_zero_exit(args, expected):
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code in (1, 2), result.output
+    assert expected in result.output and "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_a_truncated_checkpoint_is_refused_and_left_untouched(tmp_path):
+    out = tmp_path / "run"
+    assert run("train", "--dataset", "digits", "--epochs", "1", "--out", out, "--quiet",
+               "--no-plots")[0] == 0
+    path = out / "checkpoint.safetensors"
+    path.write_bytes(path.read_bytes()[:200])
+    cut = path.read_bytes()
+    code, text = run("train", "--resume", "--epochs", "2", "--out", out, "--quiet")
+    assert code == 1 and "not a readable checkpoint" in text
+    assert path.read_bytes() == cut
+
+
+def test_compare_writes_its_plot_only_when_asked(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, text = run("compare", "--epochs", "1", "--backends", "numpy")
+    assert code == 0 and list(tmp_path.iterdir()) == []
+    code, text = run("compare", "--epochs", "1", "--backends", "numpy", "--out", "plots")
+    assert code == 0 and (tmp_path / "plots" / "compare-losses.png").is_file()
+
+
+def test_compare_on_cuda_without_a_cuda_pytorch_says_how_to_get_one():
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this PyTorch has CUDA")
+    code, text = run("compare", "--epochs", "1", "--backends", "torch", "--device", "cuda")
+    assert code == 1 and "has no CUDA" in text and "install a CUDA build" in text
+
+
+def test_the_interrupt_hint_is_a_command_that_works_from_here(tmp_path, monkeypatch):
+    from handgrad import cli
+    monkeypatch.setenv("HANDGRAD_PROG", "./run.sh")
+    assert cli.prog() == "./run.sh"
 
 
 @pytest.mark.parametrize("backend", ["torch", "mlx"])
@@ -99,7 +218,8 @@ def test_train_with_a_twin_backend(tmp_path, backend):
     acc = float(text.split("test accuracy: ")[1].split("%")[0])
     assert acc > 85
     ckpt = load_checkpoint(tmp_path / backend / "checkpoint.safetensors")
-    assert ckpt.optimizer().t > 0 and ckpt.model().score is not None   # loads into NumPy
+    model = ckpt.model()                                                    # loads into NumPy
+    assert ckpt.optimizer().t > 0 and model.score(*load_digits_test()) > 0.85
 
 
 @pytest.mark.slow

@@ -23,8 +23,8 @@ def test_compare_trains_the_same_network_in_three_backends():
 
 
 def test_compare_command_prints_the_table_and_writes_the_plot(tmp_path):
-    out = tmp_path / "losses.png"
-    result = CliRunner().invoke(main, ["compare", "--epochs", "2", "--plot", str(out)],
+    out = tmp_path / "compare-losses.png"
+    result = CliRunner().invoke(main, ["compare", "--epochs", "2", "--out", str(tmp_path)],
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "numpy" in result.output and "test acc" in result.output

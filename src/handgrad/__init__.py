@@ -15,7 +15,8 @@ from .nn import (FFN, GELU, INITIALIZERS, BatchNorm1d, Dropout, Identity, LayerN
                  binary_cross_entropy, cross_entropy, get_activation, gpt2_normal, he_normal,
                  he_uniform, log_softmax, mse, softmax, xavier_normal, xavier_uniform)
 from .optim import SGD, Adam, AdamW, Cosine, StepDecay, Warmup, clip_grad_norm
-from .train import DivergenceError, History, train
+from .history import DivergenceError, History
+from .train import train
 
 __version__ = "0.1.0"
 

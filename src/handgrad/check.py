@@ -26,28 +26,10 @@ import numpy as np
 
 from .mlp import MLP
 from .nn.dropout import Dropout
-from .nn.module import Module
+from .nn.module import Module, submodules
 
 
 # --- walking a module --------------------------------------------------------------------
-
-def submodules(obj):
-    """``obj`` and every Module inside it (attributes, lists, dicts), each once."""
-    seen, stack, found = set(), [obj], []
-    while stack:
-        m = stack.pop()
-        if id(m) in seen:
-            continue
-        seen.add(id(m))
-        if isinstance(m, Module):
-            found.append(m)
-            stack.extend(v for v in vars(m).values() if isinstance(v, (Module, list, tuple, dict)))
-        elif isinstance(m, (list, tuple)):
-            stack.extend(v for v in m if isinstance(v, (Module, list, tuple, dict)))
-        elif isinstance(m, dict):
-            stack.extend(v for v in m.values() if isinstance(v, (Module, list, tuple, dict)))
-    return found
-
 
 def _key(a):
     """One key per block of memory: (address, bytes)."""
@@ -102,13 +84,17 @@ class GradcheckReport:
             ok = ("yes" if r["max_error"] <= self.tol else "yes*") if r["passed"] else "NO"
             lines.append(f"{r['name']:<22} {str(r['shape']):<12} {r['max_error']:>13.2e}  "
                          f"{str(r['worst_index']):<12} {r['analytic']:>12.5e} {r['numeric']:>12.5e}  {ok}")
-        verdict = "passed" if self.passed else "FAILED"
-        lines.append(f"{verdict}: max relative error {self.max_error:.2e} (tolerance {self.tol:g})")
         noisy = sum(r["at_noise_floor"] for r in self.rows)
-        if noisy:
-            lines.append(f"* {noisy} entries above the tolerance differ by less than the "
-                         f"finite-difference noise floor {self.noise_floor:.1e}: tiny gradients "
-                         "a central difference cannot resolve; they count as agreeing")
+        if not self.passed:
+            lines.append(f"FAILED: max relative error {self.max_error:.2e} > tolerance {self.tol:g}")
+        elif self.max_error <= self.tol:
+            lines.append(f"passed: max relative error {self.max_error:.2e} <= tolerance {self.tol:g}")
+        else:
+            lines.append(f"passed: max relative error {self.max_error:.2e} is above the tolerance "
+                         f"{self.tol:g} only at {noisy} entries (yes*) whose analytic and numeric "
+                         f"values differ by less than the finite-difference noise floor "
+                         f"{self.noise_floor:.1e}: gradients too small for a central difference "
+                         "to resolve, so they count as agreeing")
         return "\n".join(lines)
 
     __repr__ = __str__
@@ -238,6 +224,8 @@ def _sample_targets(model, B, rng):
 
 def trace(model, batch=64, seed=0):
     """Trace ``model`` (an MLP, or layer sizes for a ReLU/softmax MLP) at batch size ``batch``."""
+    if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
+        raise ValueError(f"batch must be a positive integer; got {batch!r}")
     if not isinstance(model, MLP):
         model = MLP(model, seed=seed)
     rng = np.random.default_rng(seed)

@@ -1,9 +1,34 @@
-"""The ``handgrad`` command line (click). One function per command; add one with @main.command."""
+"""The ``handgrad`` command line (click). One function per command; add one with @main.command.
 
+Every error a user can cause ends in one clear line and a non-zero exit:
+``click.ClickException`` (exit 1) for bad data and files, ``click.UsageError`` /
+``click.BadParameter`` (exit 2) for bad options.
+"""
+
+import os
 import sys
+from pathlib import Path
 
 import click
 import numpy as np
+
+from .check import gradcheck as run_gradcheck
+from .check import trace as run_trace
+from .compare import BACKENDS, format_table, plot_losses
+from .compare import compare as run_compare
+from .data import DATASETS, available_datasets, load_dataset
+from .history import DivergenceError
+from .images import load_inputs
+from .io import load_checkpoint
+from .mlp import MLP
+from .nn.activations import ACTIVATIONS
+from .plot import confusion_matrix
+from .recipes import PRESETS, did_you_mean, existing_run_files, resolve, run_recipe, write_run
+
+
+def prog():
+    """How the user started handgrad (``./run.sh`` sets HANDGRAD_PROG), for hints to paste."""
+    return os.environ.get("HANDGRAD_PROG", "handgrad")
 
 
 def _int_list(ctx, param, value):
@@ -18,6 +43,20 @@ def _int_list(ctx, param, value):
     return sizes
 
 
+def _activation(ctx, param, value):
+    if value is None or value.lower() in ACTIVATIONS:
+        return value if value is None else value.lower()
+    raise click.BadParameter(f"unknown activation {value!r}{did_you_mean(value, ACTIVATIONS)}; "
+                             f"valid names: {', '.join(ACTIVATIONS)}")
+
+
+def _preset(ctx, param, value):
+    if value is None or value in PRESETS:
+        return value
+    raise click.BadParameter(f"unknown preset {value!r}{did_you_mean(value, PRESETS)}; "
+                             f"valid names: {', '.join(PRESETS)}")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="handgrad")
 def main():
@@ -27,12 +66,12 @@ def main():
 @main.command()
 @click.option("--layers", "sizes", type=str, callback=_int_list, required=True,
               help="Layer sizes, e.g. 784,256,128,10.")
-@click.option("--batch", default=64, show_default=True, type=click.IntRange(1), help="Batch size B.")
-@click.option("--activation", default="relu", show_default=True, help="Hidden activation.")
+@click.option("--batch-size", "--batch", "batch", default=64, show_default=True,
+              type=click.IntRange(1), help="Batch size B.")
+@click.option("--activation", default="relu", show_default=True, callback=_activation,
+              help="Hidden activation.")
 def trace(sizes, batch, activation):
     """Print the forward and backward shape tables, parameter count and memory."""
-    from .check import trace as run_trace
-    from .mlp import MLP
     model = MLP(sizes, [activation] * (len(sizes) - 2) + ["softmax"], seed=0)
     click.echo(str(run_trace(model, batch)))
 
@@ -40,12 +79,14 @@ def trace(sizes, batch, activation):
 @main.command()
 @click.option("--layers", "sizes", type=str, callback=_int_list, default="4,16,16,3",
               show_default=True, help="Layer sizes.")
-@click.option("--activation", default="tanh", show_default=True, help="Hidden activation.")
+@click.option("--activation", default="tanh", show_default=True, callback=_activation,
+              help="Hidden activation.")
 @click.option("--loss", type=click.Choice(["ce", "bce", "mse"]), default="ce", show_default=True,
               help="ce: softmax output; bce: one sigmoid unit; mse: linear output.")
 @click.option("--norm", type=click.Choice(["none", "batch", "layer", "rms"]), default="none",
               show_default=True, help="Norm after each hidden linear layer.")
-@click.option("--batch", default=8, show_default=True, type=click.IntRange(1))
+@click.option("--batch-size", "--batch", "batch", default=8, show_default=True,
+              type=click.IntRange(1), help="Batch size B.")
 @click.option("--tol", default=1e-6, show_default=True, help="Largest relative error that passes.")
 @click.option("--eps", default=1e-5, show_default=True, help="Finite-difference step.")
 @click.option("--seed", default=0, show_default=True)
@@ -54,8 +95,6 @@ def gradcheck(sizes, activation, loss, norm, batch, tol, eps, seed):
 
     Exits with status 1 when any parameter's relative error exceeds --tol.
     """
-    from .check import gradcheck as run_gradcheck
-    from .mlp import MLP
     if loss == "bce":
         sizes = sizes[:-1] + [1]
     output = {"ce": "softmax", "bce": "sigmoid", "mse": "identity"}[loss]
@@ -77,91 +116,122 @@ def _default_dataset():
     return "digits" if find_spec("sklearn") else "blobs"
 
 
+def _prepare_out(out, resume, overwrite):
+    """The run folder's checkpoint path, after refusing to destroy an earlier run."""
+    if out is None:
+        if resume:
+            raise click.UsageError("--resume needs --out: the run folder to continue")
+        if overwrite:
+            raise click.UsageError("--overwrite needs --out: the run folder to replace")
+        return None
+    if resume and overwrite:
+        raise click.UsageError("--resume continues the run in --out and --overwrite replaces "
+                               "it: pick one")
+    checkpoint = Path(out) / "checkpoint.safetensors"
+    earlier = existing_run_files(out)
+    if resume and not checkpoint.is_file():
+        raise click.UsageError(f"--resume needs --out with a checkpoint in it; found none at {checkpoint}")
+    if earlier and not resume:
+        if not overwrite:
+            raise click.ClickException(
+                f"{out} already holds a run ({', '.join(p.name for p in earlier)}). Continue it "
+                f"with --resume (and more --epochs), replace it with --overwrite, or pick "
+                "another --out.")
+        for path in earlier:             # only the files a run writes: nothing else of the user's
+            path.unlink()
+    return checkpoint
+
+
 @main.command()
-@click.option("--preset", default=None, help="A named recipe: lesson, lesson-momentum, "
-              "lesson-deep, mnist-best, fashion-adam, fashion-best, digits. Options override it.")
+@click.option("--preset", default=None, callback=_preset,
+              help=f"A named recipe: {', '.join(PRESETS)}. Options override it.")
 @click.option("--dataset", default=None, help="digits (default with scikit-learn), blobs "
               "(default without), mnist, fashion-mnist, spiral, …")
 @click.option("--layers", "sizes", type=str, callback=_int_list, default=None,
               help="Layer sizes; default: features,256,classes.")
-@click.option("--activation", default=None, help="Hidden activation [relu].")
+@click.option("--activation", default=None, callback=_activation, help="Hidden activation [relu].")
 @click.option("--epochs", default=None, type=click.IntRange(1),
-              help="Epochs [30 on small sets, 5 on MNIST-sized ones].")
-@click.option("--optimizer", type=click.Choice(["sgd", "adam", "adamw"]), default=None,
-              help="[sgd]")
-@click.option("--lr", default=None, type=float, help="Learning rate [0.1].")
-@click.option("--momentum", default=None, type=float, help="SGD momentum [0].")
+              help="Epochs [30 on small sets, 5 on MNIST-sized ones]. With --resume: the total "
+              "the run should reach.")
+@click.option("--optimizer", type=click.Choice(["sgd", "momentum", "nesterov", "adam", "adamw"]),
+              default=None, help="[sgd]")
+@click.option("--lr", default=None, type=click.FloatRange(0, min_open=True),
+              help="Learning rate [0.1].")
+@click.option("--momentum", default=None, type=click.FloatRange(0, 1, max_open=True),
+              help="SGD momentum [0].")
 @click.option("--nesterov", is_flag=True, default=None, help="Nesterov momentum.")
-@click.option("--weight-decay", default=None, type=float,
+@click.option("--weight-decay", default=None, type=click.FloatRange(0),
               help="L2 for sgd/adam, decoupled for adamw [0; adamw 0.01].")
-@click.option("--dropout", default=None, type=float, help="Dropout after each hidden layer [0].")
+@click.option("--dropout", default=None, type=click.FloatRange(0, 1, max_open=True),
+              help="Dropout after each hidden layer [0].")
 @click.option("--norm", type=click.Choice(["none", "batch", "layer", "rms"]), default=None,
               help="Norm after each hidden linear map [none].")
-@click.option("--batch-size", default=None, type=click.IntRange(1),
+@click.option("--batch-size", "--batch", "batch_size", default=None, type=click.IntRange(1),
               help="Mini-batch size [16 on small sets, 128 on MNIST-sized ones].")
 @click.option("--schedule", type=click.Choice(["none", "cosine", "step"]), default=None,
-              help="Learning-rate schedule over the run [none].")
+              help="Learning-rate schedule over the run [none]. A resumed run keeps the "
+              "schedule it was planned with, even with more --epochs (it says so).")
 @click.option("--warmup-epochs", default=None, type=click.IntRange(0), help="Linear warm-up [0].")
-@click.option("--clip-norm", default=None, type=float, help="Clip the global gradient norm.")
+@click.option("--clip-norm", default=None, type=click.FloatRange(0, min_open=True),
+              help="Clip the global gradient norm.")
 @click.option("--early-stopping", default=None, type=click.IntRange(1),
               help="Patience in epochs; the best weights are put back.")
-@click.option("--val-fraction", default=None, type=float,
+@click.option("--val-fraction", default=None, type=click.FloatRange(0, 1, max_open=True),
               help="Hold out this share of the training set for validation [0: the test set "
               "is shown as validation and nothing is tuned on it].")
 @click.option("--standardize", is_flag=True, default=None, help="Standardize the features.")
 @click.option("--backend", type=click.Choice(["numpy", "torch", "mlx"]), default=None,
               help="Who computes the steps [numpy].")
+@click.option("--divergence-factor", default=None, type=click.FloatRange(1, min_open=True),
+              help="Stop when the loss exceeds this many times its starting value [1000]; NaN "
+              "or infinity always stop.")
 @click.option("--seed", default=None, type=int, help="[0]")
 @click.option("--out", default=None, type=click.Path(file_okay=False),
               help="Run folder: checkpoint, history (CSV, JSON) and pictures.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its checkpoint.")
-@click.option("--data-dir", default=None, help="Folder holding the dataset's files.")
+@click.option("--overwrite", is_flag=True, help="Replace the run already in --out.")
+@click.option("--data-dir", default=None, type=click.Path(),
+              help="Folder holding the dataset's files (it must exist and hold them).")
 @click.option("--no-plots", is_flag=True, help="Skip the pictures.")
 @click.option("--quiet", is_flag=True, help="No progress bar or epoch lines.")
-def train(preset, sizes, out, resume, data_dir, no_plots, quiet, **options):
-    """Train an MLP (the lesson's: ReLU hidden layers, softmax output, SGD) and report test accuracy."""
-    from pathlib import Path
+def train(preset, sizes, out, resume, overwrite, data_dir, no_plots, quiet, **options):
+    """Train an MLP (the lesson's: ReLU hidden layers, softmax output, SGD) and report test accuracy.
 
-    from .io import load_checkpoint
-    from .recipes import resolve, run_recipe, write_run
-    from .train import DivergenceError
-    checkpoint = Path(out) / "checkpoint.safetensors" if out else None
-    saved = {}
-    if resume:
-        if checkpoint is None or not checkpoint.is_file():
-            raise click.UsageError(f"--resume needs --out with a checkpoint in it; found none at {checkpoint}")
-        saved = load_checkpoint(checkpoint).meta("recipe", {})
-    options["layers"] = sizes
-    if options["norm"] == "none":
-        options["norm"] = None
-    recipe = resolve(preset, **{**saved, **{k: v for k, v in options.items() if v is not None}})
-    recipe["dataset"] = recipe["dataset"] or _default_dataset()
+    A loss that turns NaN or infinite, or grows past --divergence-factor times its
+    starting value, stops the run with exit status 1 and keeps the last good weights.
+    """
+    checkpoint = _prepare_out(out, resume, overwrite)
     try:
-        model, history, data = run_recipe(recipe, data_dir=data_dir, checkpoint=checkpoint,
-                                          resume=resume, verbose=not quiet, progress=not quiet,
-                                          log=click.echo)
+        saved = load_checkpoint(checkpoint).meta("recipe", {}) if resume else {}
+        options["layers"] = sizes
+        if options["norm"] == "none":
+            options["norm"] = None
+        recipe = resolve(preset, **{**saved, **{k: v for k, v in options.items() if v is not None}})
+        recipe["dataset"] = recipe["dataset"] or _default_dataset()
+        result = run_recipe(recipe, data_dir=data_dir, checkpoint=checkpoint, resume=resume,
+                            verbose=not quiet, progress=not quiet, log=click.echo)
     except DivergenceError as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(1)
-    except (ValueError, FileNotFoundError) as e:
+        raise click.ClickException(f"training diverged: {e}")
+    except (ValueError, FileNotFoundError, ImportError) as e:
         raise click.ClickException(str(e))
+    history = result.history
     if history.interrupted:
-        click.echo(f"interrupted after epoch {len(history)}; resume with: handgrad train --out {out} --resume"
-                   if out else f"interrupted after epoch {len(history)}")
+        again = f"{prog()} train --out {out} --resume" if out else None
+        click.echo(f"interrupted after epoch {len(history)}"
+                   + (f"; resume with: {again}" if again else ""))
         sys.exit(130)
-    acc = history.test_accuracy
-    click.echo(f"test accuracy: {100 * acc:.2f}% ({len(data.X_test):,} {data.name} test examples)")
+    data = result.data
+    click.echo(f"test accuracy: {100 * result.test_accuracy:.2f}% "
+               f"({len(data.X_test):,} {data.name} test examples)")
     if out:
-        for path in write_run(out, model, history, data, plots=not no_plots):
+        for path in write_run(out, result.model, history, data, plots=not no_plots,
+                              test_accuracy=result.test_accuracy):
             click.echo(f"wrote {path}")
         click.echo(f"wrote {checkpoint}")
 
 
 def _load_run(path):
     """(checkpoint, NumPy model) from a run folder or a checkpoint file, or a clean CLI error."""
-    from pathlib import Path
-
-    from .io import load_checkpoint
     p = Path(path)
     try:
         ckpt = load_checkpoint(p / "checkpoint.safetensors" if p.is_dir() else p)
@@ -173,17 +243,18 @@ def _load_run(path):
 @main.command()
 @click.argument("run", type=click.Path(exists=True))
 @click.option("--dataset", default=None, help="Default: the dataset the run trained on.")
-@click.option("--data-dir", default=None)
+@click.option("--data-dir", default=None, type=click.Path())
 def evaluate(run, dataset, data_dir):
     """Test loss, accuracy and per-class accuracy of a run folder or checkpoint file."""
-    from .data import load_dataset
-    from .plot import confusion_matrix
     ckpt, model = _load_run(run)
     dataset = dataset or ckpt.meta("recipe", {}).get("dataset")
     if dataset is None:
         raise click.UsageError("this checkpoint does not say its dataset; pass --dataset")
-    data = load_dataset(dataset, data_dir=data_dir)
-    result = model.evaluate(data.X_test, data.y_test)
+    try:
+        data = load_dataset(dataset, data_dir=data_dir)
+        result = model.evaluate(data.X_test, data.y_test)
+    except (ValueError, FileNotFoundError) as e:
+        raise click.ClickException(str(e))
     pred = model.predict(data.X_test)
     cm = confusion_matrix(data.y_test, pred, data.n_classes)
     click.echo(f"{data.name} test set: loss {result['loss']:.4f}, accuracy "
@@ -195,18 +266,19 @@ def evaluate(run, dataset, data_dir):
 @main.command()
 @click.argument("checkpoint", type=click.Path(exists=True))
 @click.argument("images", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("--top", default=3, show_default=True, help="How many classes to show.")
-def predict(checkpoint, images, top):
+@click.option("--top", default=3, show_default=True, type=click.IntRange(1),
+              help="How many classes to show.")
+@click.option("--resize", is_flag=True,
+              help="Resize images that are not the model's input size (otherwise an error).")
+def predict(checkpoint, images, top, resize):
     """Classify images (PNG or .npy) with a trained checkpoint."""
-    from .images import load_inputs
     ckpt, model = _load_run(checkpoint)
     classes = _class_names(ckpt.meta("recipe", {}).get("dataset"), model.layer_sizes[-1])
     for path in images:
         try:
-            X = load_inputs(path, model.layer_sizes[0])
-        except ValueError as e:
-            raise click.ClickException(str(e))
-        probs = model.predict_proba(X)
+            probs = model.predict_proba(load_inputs(path, model.layer_sizes[0], resize=resize))
+        except (ValueError, ImportError) as e:
+            raise click.ClickException(f"{path}: {e}" if str(path) not in str(e) else str(e))
         for i, p in enumerate(probs):
             best = np.argsort(p)[::-1][:top]
             label = f"{path}" + (f"[{i}]" if len(probs) > 1 else "")
@@ -215,55 +287,54 @@ def predict(checkpoint, images, top):
 
 
 def _class_names(dataset, n):
-    from .data import DATASETS
     names = DATASETS.get(dataset or "", {}).get("classes")
     return names if names and len(names) == n else [str(k) for k in range(n)]
 
 
 @main.command()
-@click.option("--dataset", default="digits", show_default=True)
+@click.option("--dataset", default="digits", show_default=True,
+              help=f"One of: {', '.join(available_datasets())}.")
 @click.option("--epochs", default=5, show_default=True, type=click.IntRange(1))
 @click.option("--layers", "sizes", type=str, callback=_int_list, default=None,
               help="Layer sizes; default: features,256,classes.")
-@click.option("--activation", default="relu", show_default=True)
-@click.option("--optimizer", type=click.Choice(["sgd", "adam", "adamw"]), default="sgd",
-              show_default=True)
-@click.option("--lr", default=0.1, show_default=True, type=float)
-@click.option("--momentum", default=0.0, show_default=True, type=float)
-@click.option("--batch-size", default=32, show_default=True, type=click.IntRange(1))
+@click.option("--activation", default="relu", show_default=True, callback=_activation)
+@click.option("--optimizer", type=click.Choice(["sgd", "momentum", "nesterov", "adam", "adamw"]),
+              default="sgd", show_default=True)
+@click.option("--lr", default=0.1, show_default=True, type=click.FloatRange(0, min_open=True))
+@click.option("--momentum", default=0.0, show_default=True, type=click.FloatRange(0, 1, max_open=True))
+@click.option("--batch-size", "--batch", "batch_size", default=32, show_default=True,
+              type=click.IntRange(1))
 @click.option("--seed", default=0, show_default=True)
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
-              help="Where the PyTorch twin (and MLX, with its CUDA backend) runs.")
-@click.option("--plot", "plot_path", default="compare-losses.png", show_default=True,
-              help="Where to write the plot of the three loss curves.")
-@click.option("--data-dir", default=None)
+              help="Where the PyTorch twin (and MLX, with its CUDA backend) runs; needs a "
+              "CUDA build of PyTorch (./run.sh installs the CPU build).")
+@click.option("--backends", default=",".join(BACKENDS), show_default=True,
+              help="Which backends to train, comma-separated.")
+@click.option("--out", default=None, type=click.Path(file_okay=False),
+              help="A folder for compare-losses.png, the three loss curves (none without it).")
+@click.option("--data-dir", default=None, type=click.Path())
 def compare(dataset, epochs, sizes, activation, optimizer, lr, momentum, batch_size, seed, device,
-            plot_path, data_dir):
+            backends, out, data_dir):
     """Train one network in NumPy, PyTorch and MLX from the same weights and batches."""
-    from .compare import compare as run_compare
-    from .compare import format_table, plot_losses
-    report = run_compare(dataset, epochs, sizes, activation, lr, batch_size, optimizer, momentum,
-                         seed, device, data_dir=data_dir)
-    click.echo(format_table(report))
+    chosen = tuple(b.strip() for b in backends.split(",") if b.strip())
+    unknown = [b for b in chosen if b not in BACKENDS]
+    if unknown or not chosen:
+        raise click.BadParameter(f"unknown backend(s) {', '.join(unknown) or '(none)'}; valid "
+                                 f"names: {', '.join(BACKENDS)}", param_hint="--backends")
     try:
-        click.echo(f"plot: {plot_losses(report, plot_path)}")
-    except ImportError as e:
-        click.echo(f"no plot: {e}")
-
-
-@main.command()
-@click.option("--dataset", default="fashion-mnist", show_default=True)
-@click.option("--rounds", default=7, show_default=True, type=click.IntRange(1),
-              help="Interleaved rounds (one epoch of each contender per round).")
-@click.option("--quick", is_flag=True, help="12,000 examples and fewer rounds: a smoke run.")
-@click.option("--out", "out_dir", default="benchmarks", show_default=True,
-              help="Where results.md and scaling.png go.")
-@click.option("--contenders", default="numpy,torch,mlx,mlx-openblas,sklearn", show_default=True)
-def bench(dataset, rounds, quick, out_dir, contenders):
-    """Seconds per epoch: NumPy vs PyTorch vs MLX vs scikit-learn vs the GEMM limit."""
-    from .bench import run
-    run(dataset, rounds=rounds, quick=quick, out_dir=out_dir, log=click.echo,
-        contenders=tuple(c.strip() for c in contenders.split(",")))
+        report = run_compare(dataset, epochs, sizes, activation, lr, batch_size, optimizer,
+                             momentum, seed, device, backends=chosen, data_dir=data_dir)
+    except (ValueError, FileNotFoundError) as e:
+        raise click.ClickException(str(e))
+    click.echo(format_table(report))
+    if out:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        try:
+            click.echo(f"plot: {plot_losses(report, Path(out) / 'compare-losses.png')}")
+        except ImportError as e:
+            click.echo(f"no plot: {e}")
+    if all("error" in r for r in report["results"].values()):
+        raise click.ClickException("no backend could train: see the errors above")
 
 
 if __name__ == "__main__":

@@ -13,71 +13,122 @@ import numpy as np
 
 from .data import load_dataset
 from .mlp import MLP
-from .optim import OPTIMIZERS
+from .optim import make_optimizer
+from .plot import pyplot, whole_epoch_ticks
+from .twins import twin_module
 
-BACKENDS = ("numpy", "torch", "mlx")
+
+# --- one runner per backend: the same epoch, each backend's own way -----------------------
+
+class NumpyRunner:
+    """handgrad's step: forward, the hand-derived backward, the optimizer's update."""
+
+    name = "handgrad NumPy"
+
+    def __init__(self, model, optimizer, X, y, device="cpu"):
+        if device != "cpu":
+            raise ValueError("the NumPy MLP runs on the CPU only")
+        self.model, self.opt = model, optimizer
+        self.X, self.y = model.check_X(X), model.check_y(y, len(X))
+
+    def epoch(self, batches):
+        """Train on each batch of row indices in turn; (mean loss, seconds)."""
+        start, total, n = time.perf_counter(), 0.0, 0
+        for idx in batches:
+            xb, yb = self.X.take(idx, axis=0), self.y.take(idx, axis=0)   # (B, d_in), (B,)
+            total += self.model.loss_and_grad(xb, yb) * len(idx)
+            self.opt.step(self.model)
+            n += len(idx)
+        return total / n, time.perf_counter() - start
+
+    def accuracy(self, X, y):
+        return self.model.score(X, y)
+
+    def state(self):
+        return self.model.state_dict()
 
 
-def _batches(n, batch_size, epochs, seed):
+class TorchRunner:
+    """The PyTorch twin and torch.optim: PyTorch's heartbeat, data resident on the device."""
+
+    name = "handgrad PyTorch twin"
+
+    def __init__(self, model, optimizer, X, y, device="cpu"):
+        import torch
+        self.torch, self.tm = torch, twin_module("torch")
+        if device == "cuda" and not torch.cuda.is_available():
+            raise RuntimeError(f"this PyTorch ({torch.__version__}) has no CUDA: install a CUDA "
+                               "build of PyTorch (https://pytorch.org/get-started/locally/) on a "
+                               "machine with an NVIDIA GPU, or use --device cpu")
+        self.twin = self.tm.TorchMLP.from_numpy(model).to(device)
+        self.opt = self.tm.make_optimizer(self.twin, optimizer)
+        self.X, self.y = self.twin.tensor(X), self.twin.tensor(y, labels=True)
+        self.device = device
+
+    def _sync(self):
+        if self.device != "cpu":
+            self.torch.cuda.synchronize()
+
+    def epoch(self, batches):
+        torch = self.torch
+        self._sync()
+        start, total, n = time.perf_counter(), 0.0, 0
+        for idx in batches:
+            i = torch.as_tensor(idx, device=self.twin.device)
+            total += self.tm.train_step(self.twin, self.opt, self.X[i], self.y[i]) * len(idx)
+            n += len(idx)
+        self._sync()
+        return total / n, time.perf_counter() - start
+
+    def accuracy(self, X, y):
+        return float(np.mean(self.twin.predict_proba(X).argmax(axis=1) == y))
+
+    def state(self):
+        return self.twin.numpy_state()
+
+
+class MLXRunner:
+    """The MLX twin and mlx.optimizers: value_and_grad, update, eval."""
+
+    name = "handgrad MLX twin"
+
+    def __init__(self, model, optimizer, X, y, device="cpu"):
+        import mlx.core as mx
+        self.mx, self.mm = mx, twin_module("mlx")
+        if device == "cuda":
+            if not mx.cuda.is_available():
+                raise RuntimeError("this MLX has no CUDA backend: pip install 'mlx[cuda]' on a "
+                                   "machine with an NVIDIA GPU, or use --device cpu")
+            mx.set_default_device(mx.gpu)
+        self.twin = self.mm.MLXMLP.from_numpy(model)
+        self.opt = self.mm.make_optimizer(optimizer)
+        self.X, self.y = self.twin.array(X), self.twin.array(y, labels=True)
+
+    def epoch(self, batches):
+        mx = self.mx
+        start, total, n = time.perf_counter(), 0.0, 0
+        for idx in batches:
+            i = mx.array(idx)
+            total += self.mm.train_step(self.twin, self.opt, self.X[i], self.y[i]) * len(idx)
+            n += len(idx)
+        return total / n, time.perf_counter() - start
+
+    def accuracy(self, X, y):
+        return float(np.mean(self.twin.predict_proba(X).argmax(axis=1) == y))
+
+    def state(self):
+        return self.twin.numpy_state()
+
+
+RUNNERS = {"numpy": NumpyRunner, "torch": TorchRunner, "mlx": MLXRunner}
+BACKENDS = tuple(RUNNERS)
+
+
+def batch_plan(n, batch_size, epochs, seed):
+    """The mini-batches of every epoch, drawn once so that every backend sees the same ones."""
     rng = np.random.default_rng(seed)
     return [[perm[i:i + batch_size] for i in range(0, n, batch_size)]
             for perm in (rng.permutation(n) for _ in range(epochs))]
-
-
-def _run_numpy(model, opt, X, y, X_test, y_test, plan):
-    losses, seconds = [], []
-    for epoch in plan:
-        start, total = time.perf_counter(), 0.0
-        for idx in epoch:
-            total += model.loss_and_grad(X[idx], y[idx]) * len(idx)
-            opt.step(model)
-        seconds.append(time.perf_counter() - start)
-        losses.append(total / len(X))
-    return losses, seconds, model.score(X_test, y_test), model.state_dict()
-
-
-def _run_torch(model, opt, X, y, X_test, y_test, plan, device):
-    import torch
-    from .twins import torch_mlp
-    twin = torch_mlp.TorchMLP.from_numpy(model).to(device)
-    optimizer = torch_mlp.make_optimizer(twin, opt)
-    Xt, yt = twin.tensor(X), twin.tensor(y, labels=True)          # resident on the device
-    losses, seconds = [], []
-    for epoch in plan:
-        if device != "cpu":
-            torch.cuda.synchronize()
-        start, total = time.perf_counter(), 0.0
-        for idx in epoch:
-            i = torch.as_tensor(idx, device=twin.device)
-            total += torch_mlp.train_step(twin, optimizer, Xt[i], yt[i]) * len(idx)
-        if device != "cpu":
-            torch.cuda.synchronize()
-        seconds.append(time.perf_counter() - start)
-        losses.append(total / len(X))
-    acc = float(np.mean(twin.predict_proba(X_test).argmax(axis=1) == y_test))
-    return losses, seconds, acc, twin.numpy_state()
-
-
-def _run_mlx(model, opt, X, y, X_test, y_test, plan, device):
-    import mlx.core as mx
-    from .twins import mlx_mlp
-    if device == "cuda":
-        if not mx.cuda.is_available():
-            raise RuntimeError("MLX has no CUDA backend here (pip install 'mlx[cuda]')")
-        mx.set_default_device(mx.gpu)
-    twin = mlx_mlp.MLXMLP.from_numpy(model)
-    optimizer = mlx_mlp.make_optimizer(opt)
-    Xm, ym = twin.array(X), twin.array(y, labels=True)
-    losses, seconds = [], []
-    for epoch in plan:
-        start, total = time.perf_counter(), 0.0
-        for idx in epoch:
-            i = mx.array(idx)
-            total += mlx_mlp.train_step(twin, optimizer, Xm[i], ym[i]) * len(idx)
-        seconds.append(time.perf_counter() - start)
-        losses.append(total / len(X))
-    acc = float(np.mean(twin.predict_proba(X_test).argmax(axis=1) == y_test))
-    return losses, seconds, acc, twin.numpy_state()
 
 
 def compare(dataset="digits", epochs=5, layers=None, activation="relu", lr=0.1,
@@ -86,31 +137,28 @@ def compare(dataset="digits", epochs=5, layers=None, activation="relu", lr=0.1,
     """Train the same network in each backend; returns {backend: result or error}."""
     data = load_dataset(dataset, data_dir=data_dir, seed=seed)
     sizes = layers or [data.n_features, 256, data.n_classes]
+    if sizes[0] != data.n_features or sizes[-1] != data.n_classes:
+        raise ValueError(f"{data.name} needs {data.n_features} inputs and {data.n_classes} "
+                         f"outputs; the layers are {sizes}")
     model = MLP(sizes, [activation] * (len(sizes) - 2) + ["softmax"], seed=seed)
-    start_state = model.state_dict()
-    plan = _batches(len(data.X_train), batch_size, epochs, seed)
-
-    def make_opt():
-        kw = {"momentum": momentum} if optimizer == "sgd" else {}
-        return OPTIMIZERS[optimizer](lr=lr, **kw)
-
-    args = (data.X_train, data.y_train, data.X_test, data.y_test)
-    runners = {"numpy": lambda m: _run_numpy(m, make_opt(), *args, plan),
-               "torch": lambda m: _run_torch(m, make_opt(), *args, plan, device),
-               "mlx": lambda m: _run_mlx(m, make_opt(), *args, plan, device)}
+    plan = batch_plan(len(data.X_train), batch_size, epochs, seed)
     results = {}
     for name in backends:
-        fresh = MLP(sizes, model.spec["activations"], seed=seed)
-        fresh.load_state_dict(start_state)
+        fresh = MLP.from_spec(model.spec)
+        fresh.load_state_dict(model.state_dict())
+        opt = make_optimizer(optimizer, lr, momentum=momentum)
         try:
-            losses, seconds, acc, state = runners[name](fresh)
+            runner = RUNNERS[name](fresh, opt, data.X_train, data.y_train, device)
+            losses, seconds = zip(*(runner.epoch(batches) for batches in plan))
         except ImportError as e:
             results[name] = {"error": f"not installed ({e})"}
             continue
         except RuntimeError as e:
             results[name] = {"error": str(e)}
             continue
-        results[name] = {"loss": losses, "seconds": seconds, "accuracy": acc, "state": state}
+        results[name] = {"loss": list(losses), "seconds": list(seconds),
+                         "accuracy": runner.accuracy(data.X_test, data.y_test),
+                         "state": runner.state()}
     ref = results.get("numpy", {}).get("state")
     for r in results.values():
         if ref is not None and "state" in r:
@@ -138,15 +186,13 @@ def format_table(report):
 
 def plot_losses(report, path):
     """One plot of every backend's loss curve."""
-    from .plot import pyplot
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     styles = {"numpy": "-o", "torch": "--s", "mlx": ":^"}
     for name, r in report["results"].items():
         if "loss" in r:
             ax.plot(range(1, len(r["loss"]) + 1), r["loss"], styles.get(name, "-"), label=name)
-    from matplotlib.ticker import MaxNLocator
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    whole_epoch_ticks(ax)
     ax.set(xlabel="epoch", ylabel="training loss",
            title=f"{report['dataset']} {report['layers']}: NumPy vs PyTorch vs MLX")
     ax.legend()

@@ -6,11 +6,12 @@ from pathlib import Path
 import numpy as np
 
 
-def load_inputs(path, n_features):
+def load_inputs(path, n_features, resize=False):
     """Rows (n, n_features) of float32 in [0, 1] from a PNG or a .npy file.
 
-    A PNG is made greyscale, resized to the square the model was trained on
-    (28x28 for 784 features), and inverted when its background is light, so a
+    A PNG is made greyscale, must be the square the model was trained on
+    (28x28 for 784 features) — or is resized to it with ``resize=True`` —, and
+    is inverted when its background is light, so a
     dark digit on white paper looks like MNIST's white digit on black. A .npy
     file may hold one image or a stack, as pixels 0-255 or values in [0, 1].
     """
@@ -21,6 +22,8 @@ def load_inputs(path, n_features):
         if a.size % n_features:
             raise ValueError(f"{path}: {a.shape} cannot be split into rows of {n_features} values")
         a = a.reshape(-1, n_features)
+        if not np.isfinite(a).all():
+            raise ValueError(f"{path} contains NaN or Inf; the model needs finite pixel values")
         return a / 255 if a.max() > 1 else a
     if side * side != n_features:
         raise ValueError(f"a model with {n_features} inputs does not take square images; use .npy")
@@ -29,9 +32,14 @@ def load_inputs(path, n_features):
     except ImportError:
         raise ImportError("reading PNG files needs Pillow: pip install 'handgrad[plot]'") from None
     try:
-        img = Image.open(path).convert("L").resize((side, side), Image.LANCZOS)
+        img = Image.open(path).convert("L")
     except OSError as e:
         raise ValueError(f"{path}: not an image Pillow can read ({e})") from None
+    if img.size != (side, side):
+        if not resize:
+            raise ValueError(f"{path} is {img.size[0]}x{img.size[1]} but the model takes "
+                             f"{side}x{side} images; pass --resize to shrink or stretch it")
+        img = img.resize((side, side), Image.LANCZOS)
     a = np.asarray(img, dtype=np.float32) / 255
     if a.mean() > 0.5:                       # light background: invert to MNIST's convention
         a = 1 - a

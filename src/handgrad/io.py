@@ -18,8 +18,21 @@ from pathlib import Path
 
 import numpy as np
 
+from .history import History
+from .optim import optimizer_from_state, schedule_from_state
+
 FORMAT = "handgrad-checkpoint/1"
 OPTIMIZER_PREFIX = "optimizer."
+
+# How to build a NumPy model from a checkpoint's spec, by the spec's "kind" ("mlp" when it
+# names none). A model class registers its builder where it is defined (handgrad.mlp does),
+# so this module, below the models, names none of them.
+MODEL_BUILDERS = {}
+
+
+def register_model(kind, build):
+    """``build(spec, dtype=None)`` makes an untrained model of this kind from its spec."""
+    MODEL_BUILDERS[kind] = build
 
 
 def to_numpy(value):
@@ -39,11 +52,18 @@ def atomic_write(path, data):
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())       # mkstemp makes 0600: give it the usual mode
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def save_tensors(path, tensors, metadata=None):
@@ -64,7 +84,7 @@ def load_tensors(path):
             metadata = f.metadata() or {}
             tensors = {k: f.get_tensor(k) for k in f.keys()}
     except (SafetensorError, OSError, ValueError) as e:
-        raise ValueError(f"{path} is not a readable .safetensors file ({e})") from None
+        raise ValueError(f"{path} is not a readable checkpoint (a .safetensors file): {e}") from None
     return tensors, metadata
 
 
@@ -123,7 +143,6 @@ class Checkpoint:
 
     def optimizer(self):
         """The optimizer, rebuilt with its moments and step count (None if not saved)."""
-        from .optim import optimizer_from_state
         sd = self.meta("optimizer")
         if sd is None:
             return None
@@ -134,18 +153,19 @@ class Checkpoint:
         return optimizer_from_state({**sd, "state": state})
 
     def schedule(self):
-        from .optim import schedule_from_state
         sd = self.meta("schedule")
         return None if sd is None else schedule_from_state(sd)
 
     def history(self):
-        from .train import History
         return History(self.meta("history", []))
 
     def model(self, dtype=None):
-        """The NumPy MLP with these weights (and its generator's saved state)."""
-        from .mlp import MLP
-        model = MLP.from_spec(self.spec, dtype=dtype)
+        """The NumPy model (an MLP) with these weights and its generator's saved state."""
+        kind = self.spec.get("kind", "mlp")
+        if kind not in MODEL_BUILDERS:
+            raise ValueError(f"{self.path} holds a {kind!r} model; known kinds: "
+                             f"{', '.join(sorted(MODEL_BUILDERS)) or 'none (import handgrad first)'}")
+        model = MODEL_BUILDERS[kind](self.spec, dtype=dtype)
         model.load_state_dict(self.state)
         rng_state = self.meta("rng")
         if rng_state is not None:

@@ -20,6 +20,7 @@ layer's z buffer, which nothing needs any more.)
 
 import numpy as np
 
+from .io import load_checkpoint, register_model
 from .nn.activations import Activation, get_activation
 from .nn.dropout import Dropout
 from .nn.init import as_generator
@@ -27,6 +28,7 @@ from .nn.linear import Linear
 from .nn.losses import LOSSES, check_labels, get_loss_name, is_label_vector, reweight, example_weights
 from .nn.module import Module
 from .nn.norms import get_norm
+from .train import train
 
 
 class Layer(Linear):
@@ -191,7 +193,7 @@ class MLP(Module):
         """Everything needed to build this architecture again (here or in a twin)."""
         return {
             "layer_sizes": list(self.layer_sizes),
-            "activations": [l.activation.spec() for l in self.layers],
+            "activations": [l.activation.spec for l in self.layers],
             "norm": [l.norm.name if l.norm else None for l in self.layers[:-1]],
             "dropout": [l.dropout.p if l.dropout else 0.0 for l in self.layers[:-1]],
             "bias": [l.b is not None for l in self.layers],
@@ -208,6 +210,11 @@ class MLP(Module):
                    dtype or spec.get("dtype", "float32"), norm=norms,
                    dropout=spec.get("dropout") or 0.0, bias=spec.get("bias", True),
                    output_scale=spec.get("output_scale", 1.0), rng=rng, loss=spec.get("loss"))
+
+    @classmethod
+    def from_checkpoint(cls, path, dtype=None):
+        """The MLP saved at ``path`` (a .safetensors checkpoint from any backend)."""
+        return load_checkpoint(path).model(dtype=dtype)
 
     @property
     def loss(self):
@@ -371,20 +378,22 @@ class MLP(Module):
 
     # --- training and inference -----------------------------------------------------------
 
-    def fit(self, X, y, epochs=10, learning_rate=0.1, batch_size=None, verbose=False,
+    def fit(self, X, y, epochs=10, learning_rate=None, batch_size=None, verbose=False,
             shuffle=True, optimizer=None, schedule=None, **options):
         """Train on (X, y); returns the mean training loss of each epoch.
 
         Integer labels train a softmax or sigmoid output, one-hot rows a
         softmax output, float targets a regression output. ``batch_size=None``
         is full batch; a last short batch is used; shuffling draws from
-        ``self.rng``. Plain SGD at ``learning_rate`` unless an ``optimizer``
-        (handgrad.optim) is given; a ``schedule`` sets its rate every step.
+        ``self.rng``. Plain SGD at ``learning_rate`` (default 0.1), or an
+        ``optimizer`` (handgrad.optim), which carries its own rate — give one or
+        the other; a ``schedule`` sets its rate every step. Training stops with a
+        DivergenceError when the loss turns NaN or infinite or explodes
+        (``divergence_factor``, default 1000 times its starting value).
         Other options (validation, early stopping, clipping, callbacks,
         checkpoints, progress) are those of ``handgrad.train.train``; the full
         history is kept in ``self.history_``.
         """
-        from .train import train
         self.history_ = train(self, X, y, epochs=epochs, learning_rate=learning_rate,
                               batch_size=batch_size, shuffle=shuffle, verbose=verbose,
                               optimizer=optimizer, schedule=schedule, **options)
@@ -453,3 +462,5 @@ class MLP(Module):
     def count_params(self):
         return int(sum(p.size for p in self.params.values()))
 
+
+register_model("mlp", lambda spec, dtype=None: MLP.from_spec(spec, dtype=dtype))

@@ -14,6 +14,12 @@ def pyplot():
     return plt
 
 
+def whole_epoch_ticks(ax):
+    """Ticks on the x axis at whole epochs only (no 1.5, 2.5)."""
+    from matplotlib.ticker import MaxNLocator
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def plot_history(history, path):
     """Train and validation loss, and validation accuracy, per epoch."""
     plt = pyplot()
@@ -30,6 +36,8 @@ def plot_history(history, path):
     if any("train_accuracy" in r for r in rows):
         ax2.plot(epochs, [100 * r["train_accuracy"] for r in rows], "-o", color="C0")
     ax2.set(xlabel="epoch", ylabel="accuracy (%)", title="validation accuracy")
+    whole_epoch_ticks(ax1)
+    whole_epoch_ticks(ax2)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

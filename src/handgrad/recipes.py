@@ -6,16 +6,27 @@ trains with ``handgrad.train.train``. The command line, the benchmark script
 and the tests all go through it.
 """
 
+import csv
+import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from . import optim, plot
+from .data import Dataset, Standardizer, load_dataset, train_val_split
+from .history import History
+from .io import load_checkpoint
+from .mlp import MLP
+from .train import train
+from .twins import trainable
 
 DEFAULTS = dict(dataset=None, layers=None, activation="relu", optimizer="sgd", lr=0.1,
                 momentum=0.0, nesterov=False, weight_decay=None, dropout=0.0, norm=None,
                 batch_size=None, epochs=None, schedule=None, warmup_epochs=0, clip_norm=None,
                 early_stopping=None, val_fraction=0.0, standardize=False, backend="numpy",
-                seed=0, init="he")
+                seed=0, init="he", divergence_factor=1e3, schedule_epochs=None)
 
 PRESETS = {
     # The lesson: 784 → 256 → 10, He init, plain SGD lr 0.1, batch 128, 5 epochs (promises 95 %).
@@ -44,15 +55,22 @@ def resolve(preset=None, **overrides):
     recipe = dict(DEFAULTS)
     if preset is not None:
         if preset not in PRESETS:
-            raise ValueError(f"unknown preset {preset!r}; valid names: {', '.join(PRESETS)}")
+            raise ValueError(f"unknown preset {preset!r}{did_you_mean(preset, PRESETS)}; "
+                             f"valid names: {', '.join(PRESETS)}")
         recipe.update(PRESETS[preset])
     recipe.update({k: v for k, v in overrides.items() if v is not None})
     return recipe
 
 
+def did_you_mean(name, choices):
+    """' (did you mean 'lesson'?)' for the closest choice, or '' when none is close."""
+    from difflib import get_close_matches
+    close = get_close_matches(str(name), list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def load_data(recipe, data_dir=None):
     """(dataset, (X_train, y_train), (X_val, y_val)) for a recipe."""
-    from .data import Standardizer, load_dataset, train_val_split
     data = load_dataset(recipe["dataset"], data_dir=data_dir, seed=recipe["seed"])
     X, y = data.X_train, data.y_train
     if recipe["val_fraction"]:
@@ -68,8 +86,6 @@ def load_data(recipe, data_dir=None):
 
 def build(recipe, n_features, n_classes, steps_per_epoch):
     """(model, optimizer, schedule) for a recipe, on its backend."""
-    from . import optim
-    from .mlp import MLP
     sizes = list(recipe["layers"] or [n_features, 256, n_classes])
     if sizes[0] != n_features or sizes[-1] != n_classes:
         raise ValueError(f"{recipe['dataset']} needs {n_features} inputs and {n_classes} outputs; "
@@ -77,16 +93,8 @@ def build(recipe, n_features, n_classes, steps_per_epoch):
     n_hidden = len(sizes) - 2
     model = MLP(sizes, [recipe["activation"]] * n_hidden + ["softmax"], recipe["init"],
                 seed=recipe["seed"], norm=recipe["norm"], dropout=recipe["dropout"])
-    name = recipe["optimizer"]
-    wd = recipe["weight_decay"]
-    if name == "sgd":
-        opt = optim.SGD(recipe["lr"], momentum=recipe["momentum"], nesterov=recipe["nesterov"],
-                        weight_decay=wd or 0.0)
-    elif name in ("adam", "adamw"):
-        opt = optim.OPTIMIZERS[name](recipe["lr"], weight_decay=(0.01 if name == "adamw" else 0.0)
-                                     if wd is None else wd)
-    else:
-        raise ValueError(f"unknown optimizer {name!r}; valid names: sgd, adam, adamw")
+    opt = optim.make_optimizer(recipe["optimizer"], recipe["lr"], momentum=recipe["momentum"],
+                               nesterov=recipe["nesterov"], weight_decay=recipe["weight_decay"])
     total = recipe["epochs"] * steps_per_epoch
     warm = recipe["warmup_epochs"] * steps_per_epoch
     schedule = {None: None, "none": None, "constant": None,
@@ -99,43 +107,81 @@ def build(recipe, n_features, n_classes, steps_per_epoch):
     if warm:
         schedule = optim.Warmup(schedule or optim.Constant(recipe["lr"]), warm)
     if recipe["backend"] != "numpy":
-        from .twins import trainable
         model, opt = trainable(recipe["backend"], model, opt)
     return model, opt, schedule
 
 
+@dataclass
+class Run:
+    """What ``run_recipe`` gives back: the trained model, its history, the data, the test
+    accuracy, and notes worth telling the user (a kept schedule on resume, say)."""
+    model: object
+    history: History
+    data: Dataset
+    test_accuracy: float
+    notes: list
+
+
 def run_recipe(recipe, data_dir=None, checkpoint=None, resume=False, verbose=False,
                progress=False, log=print, callbacks=()):
-    """Train a recipe; returns (model, history, data) with the test accuracy in history.test_accuracy."""
-    from .io import load_checkpoint
-    from .train import train
+    """Train a recipe (continuing the checkpoint when ``resume``); returns a ``Run``.
+
+    A resumed run keeps the learning-rate schedule it was planned with: asked for
+    more epochs than it first had, it trains them at the rate its schedule gives
+    past its planned end (a cosine stays at its final rate), and says so in the notes.
+    """
     data, (X, y), (X_val, y_val) = load_data(recipe, data_dir)
     recipe = dict(recipe, epochs=recipe["epochs"] or (5 if len(X) > 10_000 else 30),
                   batch_size=recipe["batch_size"] or (128 if len(X) > 10_000 else 16))
+    if not resume:
+        recipe["schedule_epochs"] = recipe["epochs"]
     steps = math.ceil(len(X) / recipe["batch_size"])
     model, opt, schedule = build(recipe, data.n_features, data.n_classes, steps)
-    history = None
+    history, notes = None, []
     if resume:
         if checkpoint is None or not Path(checkpoint).is_file():
             raise FileNotFoundError(f"nothing to resume: no checkpoint at {checkpoint}")
         ckpt = load_checkpoint(checkpoint)
+        history = ckpt.history()
+        if len(history) >= recipe["epochs"]:
+            raise ValueError(f"the run in {Path(checkpoint).parent} already has {len(history)} "
+                             f"epochs; nothing to do. Ask for more with --epochs "
+                             f"(e.g. --epochs {len(history) + 5}).")
         model.load_state_dict(ckpt.state)
         opt.load_state_dict(ckpt.optimizer().state_dict())
         model.rng.bit_generator.state = ckpt.meta("rng")
-        history = ckpt.history()
+        saved_recipe = ckpt.meta("recipe", {})
+        planned = saved_recipe.get("schedule_epochs") or saved_recipe.get("epochs")
+        saved = ckpt.schedule()
+        if saved is not None:
+            schedule = saved
+            if planned and recipe["epochs"] > planned:
+                notes.append(f"the learning-rate schedule was planned for {planned} epochs and is "
+                             f"kept: epochs {planned + 1}-{recipe['epochs']} run at the rate it "
+                             f"gives past its end ({schedule(opt.t + (recipe['epochs'] - planned) * steps):.3g})")
+        recipe["schedule_epochs"] = planned
+    for note in notes:
+        log(f"note: {note}")
     history = train(model, X, y, epochs=recipe["epochs"], optimizer=opt, schedule=schedule,
                     batch_size=recipe["batch_size"], validation_data=(X_val, y_val),
                     early_stopping=recipe["early_stopping"], clip_norm=recipe["clip_norm"],
                     checkpoint=checkpoint, history=history, verbose=verbose, progress=progress,
-                    log=log, callbacks=callbacks, extra={"recipe": recipe})
-    history.test_accuracy = model.score(data.X_test, data.y_test)
-    return model, history, data
+                    log=log, callbacks=callbacks, extra={"recipe": recipe},
+                    divergence_factor=recipe.get("divergence_factor", 1e3))
+    return Run(model, history, data, model.score(data.X_test, data.y_test), notes)
 
 
-def write_run(out, model, history, data, plots=True):
+RUN_FILES = ("checkpoint.safetensors", "checkpoint.best.safetensors", "history.csv",
+             "history.json", "curves.png", "confusion.png", "misclassified.png", "first_layer.png")
+
+
+def existing_run_files(out):
+    """The files of an earlier run in the folder ``out`` (empty when there is none)."""
+    return [Path(out) / f for f in RUN_FILES if (Path(out) / f).exists()]
+
+
+def write_run(out, model, history, data, plots=True, test_accuracy=None):
     """history.csv, history.json and the pictures of a run, in the folder ``out``."""
-    import csv
-    import json
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rows = history.rows
@@ -145,11 +191,10 @@ def write_run(out, model, history, data, plots=True):
         writer.writeheader()
         writer.writerows(rows)
     (out / "history.json").write_text(json.dumps(
-        {"epochs": rows, "test_accuracy": getattr(history, "test_accuracy", None)}, indent=1))
+        {"epochs": rows, "test_accuracy": test_accuracy}, indent=1))
     written = [out / "history.csv", out / "history.json"]
     if not plots:
         return written
-    from . import plot
     pred = np.asarray(model.predict(data.X_test))
     written.append(plot.plot_history(history, out / "curves.png"))
     written.append(plot.plot_confusion(data.y_test, pred, data.classes, out / "confusion.png"))

@@ -4,9 +4,10 @@
         shuffle (model.rng) → for each mini-batch: forward, backward, clip, step
         → validate → record the history → early stopping → checkpoint → callbacks
 
-A loss that becomes NaN or infinite stops training with the step, the learning
-rate and a hint, and puts back the weights (and optimizer state) of the end of
-the last whole epoch — the same state the last checkpoint holds. Ctrl-C does
+A loss that becomes NaN or infinite — or that explodes to more than
+``divergence_factor`` (1000) times its starting value — stops training with the
+step, the learning rate and a hint, and puts back the weights (and optimizer
+state) of the end of the last whole epoch — the same state the last checkpoint holds. Ctrl-C does
 the same, saves that state as a checkpoint and returns cleanly; a run resumed
 from it repeats the interrupted epoch exactly as the uninterrupted run would.
 """
@@ -16,43 +17,11 @@ import time
 
 import numpy as np
 
+from .history import DivergenceError, History
+from .io import load_tensors, save_checkpoint, save_tensors
 from .optim import SGD, clip_grad_norm, global_norm
 
-
-class DivergenceError(FloatingPointError):
-    """Training produced a NaN or infinite loss."""
-
-
-class History:
-    """One dict per epoch: epoch, train_loss, val_loss, val_accuracy, lr, grad_norm, seconds.
-
-    train_loss is the mean over the epoch's examples; lr and grad_norm are those of
-    the epoch's last step (the norm before any clipping).
-    """
-
-    def __init__(self, rows=None):
-        self.rows = list(rows or [])
-        self.interrupted = False
-        self.stopped_early = False
-
-    def append(self, row):
-        self.rows.append(row)
-
-    def column(self, key):
-        return [row.get(key) for row in self.rows]
-
-    def best_epoch(self, key="val_loss"):
-        values = [(row[key], row["epoch"]) for row in self.rows if row.get(key) is not None]
-        return min(values)[1] if values else None
-
-    def __len__(self):
-        return len(self.rows)
-
-    def __getitem__(self, i):
-        return self.rows[i]
-
-    def __repr__(self):
-        return f"History({len(self.rows)} epochs)"
+__all__ = ["train", "History", "DivergenceError"]
 
 
 def _line(row, epochs):
@@ -78,13 +47,14 @@ def _restore(model, optimizer, history, snap):
     del history.rows[snap[3]:]          # an epoch interrupted after its row was written
 
 
-def train(model, X, y, *, epochs, learning_rate=0.1, optimizer=None, schedule=None,
+def train(model, X, y, *, epochs, learning_rate=None, optimizer=None, schedule=None,
           batch_size=None, shuffle=True, validation_data=None, early_stopping=None,
           clip_norm=None, callbacks=(), verbose=False, progress=False, checkpoint=None,
-          history=None, log=print, extra=None):
+          history=None, log=print, extra=None, divergence_factor=1e3):
     """Train ``model`` on (X, y) until ``epochs`` epochs are in the history; returns the History.
 
-    optimizer        default SGD(learning_rate)
+    learning_rate    plain SGD at this rate (default 0.1) when no optimizer is given
+    optimizer        a handgrad optimizer, which carries its own rate (give one or the other)
     schedule         a function of the step count t that sets optimizer.lr before each step
     batch_size       None is the full batch; a last short batch is kept
     validation_data  (X_val, y_val): val_loss (and val_accuracy) after each epoch
@@ -94,7 +64,17 @@ def train(model, X, y, *, epochs, learning_rate=0.1, optimizer=None, schedule=No
     checkpoint       a path: the state is saved there after each epoch and on Ctrl-C
     history          a History to continue (resume): training starts at epoch len(history) + 1
     extra            JSON-able facts saved in each checkpoint's metadata (the recipe, say)
+    divergence_factor  stop when a batch's loss exceeds this many times the run's first loss,
+                     or exceeds that first loss and this many times the lowest epoch mean so
+                     far (None: only NaN and infinity stop)
     """
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise ValueError(f"epochs must be a positive integer; got {epochs!r}")
+    if optimizer is not None and learning_rate is not None:
+        raise ValueError("give either learning_rate (for plain SGD) or an optimizer, which "
+                         "carries its own rate — not both")
+    if divergence_factor is not None and not divergence_factor > 1:
+        raise ValueError(f"divergence_factor must be above 1 (or None); got {divergence_factor!r}")
     X = model.check_X(X)
     y = model.check_y(y, len(X))
     n = len(X)
@@ -108,13 +88,14 @@ def train(model, X, y, *, epochs, learning_rate=0.1, optimizer=None, schedule=No
     if validation_data is not None:
         X_val = model.check_X(validation_data[0])
         y_val = model.check_y(validation_data[1], len(X_val))
-    optimizer = SGD(learning_rate) if optimizer is None else optimizer
+    optimizer = SGD(0.1 if learning_rate is None else learning_rate) if optimizer is None else optimizer
     history = History() if history is None else history
     steps_per_epoch = math.ceil(n / batch_size)
     bar = _progress_bar(progress, steps_per_epoch)
     say = (bar.write if bar is not None else log) if (verbose or progress) else None
 
     best = _best_so_far(history, model, checkpoint) if early_stopping else None
+    watch = _DivergenceWatch(divergence_factor, history)
     snap = None
     try:
         for epoch in range(len(history), epochs):
@@ -137,11 +118,12 @@ def train(model, X, y, *, epochs, learning_rate=0.1, optimizer=None, schedule=No
                     optimizer.lr = schedule(optimizer.t)
                 with np.errstate(over="ignore", invalid="ignore"):   # a bad loss is reported below
                     loss = model.loss_and_grad(xb, yb)
-                if not math.isfinite(loss):
+                why = watch.check(loss)
+                if why:
                     step = optimizer.t + 1
                     _restore(model, optimizer, history, snap)
                     raise DivergenceError(
-                        f"loss became {loss} at step {step} (epoch {epoch + 1}) with learning "
+                        f"{why} at step {step} (epoch {epoch + 1}) with learning "
                         f"rate {optimizer.lr:g}; the weights from the start of epoch {epoch + 1}, "
                         "the last good ones, are back in place. Hint: lower the learning rate "
                         "(try a tenth), clip the gradients (clip_norm=1.0) or standardize the "
@@ -159,6 +141,7 @@ def train(model, X, y, *, epochs, learning_rate=0.1, optimizer=None, schedule=No
             if validation_data is not None:
                 row.update({f"val_{k}": v for k, v in model.evaluate(X_val, y_val).items()})
             history.append(row)
+            watch.end_epoch(row["train_loss"])
             if say:
                 say(_line(row, epochs))
             stop = False
@@ -191,6 +174,36 @@ def train(model, X, y, *, epochs, learning_rate=0.1, optimizer=None, schedule=No
     return history
 
 
+class _DivergenceWatch:
+    """Says why a batch's loss means the run diverged: it is not finite, or it exceeds
+    factor × the run's first loss, or it exceeds that first loss and factor × the lowest
+    epoch mean so far (a loss that came down and then blew up)."""
+
+    def __init__(self, factor, history):
+        self.factor = factor
+        means = [row["train_loss"] for row in history.rows]
+        self.start = means[0] if means else None          # a resumed run keeps its start
+        self.lowest = min(means) if means else math.inf
+
+    def end_epoch(self, mean_loss):
+        self.lowest = min(self.lowest, mean_loss)
+
+    def check(self, loss):
+        if not math.isfinite(loss):
+            return f"the loss became {loss}"
+        if self.start is None:
+            self.start = loss
+        if self.factor is None:
+            return None
+        if loss > self.factor * self.start:
+            return (f"the loss exploded to {loss:.3g}, more than {self.factor:g}x its starting "
+                    f"value {self.start:.3g}")
+        if loss > self.start and loss > self.factor * self.lowest:
+            return (f"the loss exploded to {loss:.3g}, above its starting value {self.start:.3g} "
+                    f"and more than {self.factor:g}x its lowest epoch mean {self.lowest:.3g}")
+        return None
+
+
 class _Best:
     """The lowest val_loss so far, its epoch and weights (early stopping)."""
 
@@ -202,7 +215,6 @@ class _Best:
         if row["val_loss"] < self.loss:
             self.loss, self.epoch, self.state = row["val_loss"], row["epoch"], model.state_dict()
             if self.path is not None:    # the best weights outlive this process, for a resume
-                from .io import save_tensors
                 save_tensors(self.path, self.state, {"epoch": self.epoch})
         elif row["epoch"] - self.epoch >= patience:
             self.stopped = True
@@ -210,7 +222,6 @@ class _Best:
 
     def restore(self, model):
         if self.state is None and self.path is not None:   # best epoch predates a resume
-            from .io import load_tensors
             self.state = load_tensors(self.path)[0]
         if self.state is not None:
             model.load_state_dict(self.state)
@@ -242,7 +253,6 @@ def _clip_or_measure(model, clip_norm):
 
 
 def _save(path, model, optimizer, schedule, history, extra=None):
-    from .io import save_checkpoint
     save_checkpoint(path, model, optimizer=optimizer, schedule=schedule, history=history,
                     extra=extra)
 

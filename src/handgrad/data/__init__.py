@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .datasets import (DATASETS, Standardizer, download, find, load_digits, load_fashion_mnist,
+from .datasets import (DATASETS, Standardizer, canonical_name, download, find, load_digits, load_fashion_mnist,
                        load_idx_dataset, load_mnist, standardize, train_val_split)
 from .idx import parse_idx, read_idx, write_idx
 from .toy import (TOY, make_blobs, make_checkerboard, make_circles, make_moons, make_quadrants,
@@ -38,8 +38,7 @@ def available_datasets():
 
 def load_dataset(name, data_dir=None, seed=0, allow_download=True):
     """A Dataset by name: "digits", "mnist", "fashion-mnist" or a toy set ("blobs", "spiral", …)."""
-    key = name.lower().replace("_", "-")
-    key = {"fashion": "fashion-mnist"}.get(key, key)
+    key = canonical_name(name)
     if key in DATASETS:
         parts = load_idx_dataset(key, data_dir, flatten=True, allow_download=allow_download)
         return Dataset(key, *parts, n_classes=10, image_shape=(28, 28),
@@ -56,7 +55,7 @@ def load_dataset(name, data_dir=None, seed=0, allow_download=True):
 
 
 __all__ = [
-    "DATASETS", "Dataset", "Standardizer", "available_datasets", "download", "find",
+    "DATASETS", "Dataset", "canonical_name", "Standardizer", "available_datasets", "download", "find",
     "load_dataset", "load_digits", "load_fashion_mnist", "load_idx_dataset", "load_mnist",
     "standardize", "train_val_split", "parse_idx", "read_idx", "write_idx", "TOY", "make_blobs",
     "make_checkerboard", "make_circles", "make_moons", "make_quadrants", "make_separable", "make_sine", "make_spiral", "make_xor",

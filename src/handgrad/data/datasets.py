@@ -49,7 +49,14 @@ DATASETS = {
                     "Sneaker", "Bag", "Ankle boot"],
     },
 }
-ALIASES = {"fashion": "fashion-mnist", "fashion_mnist": "fashion-mnist"}
+ALIASES = {"fashion": "fashion-mnist", "fashion_mnist": "fashion-mnist", "fmnist": "fashion-mnist",
+           "two-moons": "moons", "two_moons": "moons"}
+
+
+def canonical_name(name):
+    """The dataset's own name for ``name`` or one of its aliases (case and _/- ignored)."""
+    key = str(name).lower()
+    return ALIASES.get(key, ALIASES.get(key.replace("_", "-"), key.replace("_", "-")))
 
 
 def cache_dir():
@@ -112,7 +119,17 @@ def download(name, root=None, mirrors=None):
 
 def find(name, data_dir=None, allow_download=True):
     """The four file paths of ``name`` (train images, train labels, test images, test labels)."""
-    name = ALIASES.get(name, name)
+    name = canonical_name(name)
+    if data_dir is not None:          # named explicitly: it must hold the data, no fallback
+        for folder in (Path(data_dir), Path(data_dir) / name):
+            paths = _complete(folder)
+            if paths:
+                return paths
+        why = "does not exist" if not Path(data_dir).is_dir() else "does not hold them"
+        raise FileNotFoundError(
+            f"{name} not found in {data_dir}: the folder {why}. Put the four IDX files "
+            f"({', '.join(FILES)}, gzipped or not) in {data_dir} or in {Path(data_dir) / name}, "
+            "or leave the folder out to search the usual places.")
     looked = []
     for folder in candidate_dirs(name, data_dir):
         paths = _complete(folder)
@@ -141,7 +158,7 @@ def load_idx_dataset(name, data_dir=None, flatten=True, allow_download=True):
 
     Images are (n, 784) when ``flatten``, else (n, 28, 28). Content is verified.
     """
-    name = ALIASES.get(name, name)
+    name = canonical_name(name)
     paths = tuple(str(p) for p in find(name, data_dir, allow_download))
     train_x, train_y, test_x, test_y = _read_verified(paths, tuple(DATASETS[name]["md5"]))
 

@@ -46,6 +46,7 @@ class Activation(Module):
 
     name = ""
 
+    @property
     def spec(self):
         """What rebuilds this activation: its name, or a dict with its settings."""
         return self.name
@@ -76,6 +77,7 @@ class LeakyReLU(Activation):
         super().__init__()
         self.alpha = alpha
 
+    @property
     def spec(self):
         return self.name if self.alpha == 0.01 else {"name": self.name, "alpha": self.alpha}
 
@@ -135,6 +137,7 @@ class GELU(Activation):
             raise ValueError(f"GELU approximate must be 'none' or 'tanh'; got {approximate!r}")
         self.approximate = approximate
 
+    @property
     def spec(self):
         return "gelu" if self.approximate == "none" else "gelu_tanh"
 

@@ -27,11 +27,14 @@ class Module:
     def __call__(self, x, training=True):
         return self.forward(x, training)
 
+    def modules(self):
+        """This module and every Module inside it (attributes, lists, dicts), each once."""
+        return submodules(self)
+
     def infer(self, x):
         """The forward pass in evaluation mode, keeping nothing for a backward pass."""
-        from ..check import submodules
         out = self.forward(x, training=False)
-        for m in submodules(self):
+        for m in self.modules():
             for name in type(m).caches:
                 if getattr(m, name, None) is not None:
                     setattr(m, name, None)
@@ -62,6 +65,24 @@ class Module:
         check_state_matches(own, state)
         for name, array in own.items():
             np.copyto(array, np.asarray(state[name]), casting="unsafe")
+
+
+def submodules(obj):
+    """``obj`` and every Module inside it (attributes, lists, dicts), each once; iterative."""
+    seen, stack, found = set(), [obj], []
+    while stack:
+        m = stack.pop()
+        if id(m) in seen:
+            continue
+        seen.add(id(m))
+        if isinstance(m, Module):
+            found.append(m)
+            stack.extend(v for v in vars(m).values() if isinstance(v, (Module, list, tuple, dict)))
+        elif isinstance(m, (list, tuple)):
+            stack.extend(v for v in m if isinstance(v, (Module, list, tuple, dict)))
+        elif isinstance(m, dict):
+            stack.extend(v for v in m.values() if isinstance(v, (Module, list, tuple, dict)))
+    return found
 
 
 def check_state_matches(own, state):

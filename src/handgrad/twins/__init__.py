@@ -1,9 +1,22 @@
-"""Floor 3: the same MLP in PyTorch (``torch_mlp``) and MLX (``mlx_mlp``).
+"""Floor 4: the same MLP in PyTorch (``torch_mlp``) and MLX (``mlx_mlp``).
 
-``trainable(backend, model, optimizer)`` wraps a twin and its framework
-optimizer so that ``handgrad.train.train`` drives them like the NumPy MLP:
-the command line's ``--backend torch|mlx`` goes through it.
+``TWINS`` is the one table of backend names; ``twin_module(name)`` imports a
+twin (and with it its framework) only when asked. ``trainable(backend, model,
+optimizer)`` wraps a twin and its framework optimizer so that
+``handgrad.train.train`` drives them like the NumPy MLP: the command line's
+``--backend torch|mlx`` goes through it.
 """
+
+from importlib import import_module
+
+TWINS = {"torch": "torch_mlp", "mlx": "mlx_mlp"}
+
+
+def twin_module(backend):
+    """The twin module for ``backend`` ("torch" or "mlx"), imported now."""
+    if backend not in TWINS:
+        raise ValueError(f"unknown backend {backend!r}; valid names: numpy, {', '.join(TWINS)}")
+    return import_module(f"{__name__}.{TWINS[backend]}")
 
 
 def trainable(backend, model, optimizer, device="cpu"):
@@ -13,11 +26,6 @@ def trainable(backend, model, optimizer, device="cpu"):
     supplying the input checks and the shuffling generator); ``optimizer`` is a
     handgrad optimizer whose settings the framework optimizer takes.
     """
-    if backend == "torch":
-        from .torch_mlp import Trainable, TrainableOptimizer
-    elif backend == "mlx":
-        from .mlx_mlp import Trainable, TrainableOptimizer
-    else:
-        raise ValueError(f"unknown backend {backend!r}; valid names: numpy, torch, mlx")
-    twin = Trainable(model, device)
-    return twin, TrainableOptimizer(twin, optimizer)
+    twin = twin_module(backend)
+    model = twin.Trainable(model, device)
+    return model, twin.TrainableOptimizer(model, optimizer)

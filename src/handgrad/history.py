@@ -1,0 +1,39 @@
+"""What a training run records: its ``History``, one row per epoch, and the error that stops a
+run whose loss diverges. Floor 2, beside the loop that writes them and the checkpoints that
+keep them."""
+
+
+class DivergenceError(FloatingPointError):
+    """Training produced a NaN or infinite loss."""
+
+
+class History:
+    """One dict per epoch: epoch, train_loss, val_loss, val_accuracy, lr, grad_norm, seconds.
+
+    train_loss is the mean over the epoch's examples; lr and grad_norm are those of
+    the epoch's last step (the norm before any clipping).
+    """
+
+    def __init__(self, rows=None):
+        self.rows = list(rows or [])
+        self.interrupted = False
+        self.stopped_early = False
+
+    def append(self, row):
+        self.rows.append(row)
+
+    def column(self, key):
+        return [row.get(key) for row in self.rows]
+
+    def best_epoch(self, key="val_loss"):
+        values = [(row[key], row["epoch"]) for row in self.rows if row.get(key) is not None]
+        return min(values)[1] if values else None
+
+    def __len__(self):
+        return len(self.rows)
+
+    def __getitem__(self, i):
+        return self.rows[i]
+
+    def __repr__(self):
+        return f"History({len(self.rows)} epochs)"
