@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # One entry point that does its own set-up on a fresh machine:
-#   ./run.sh train [options]   train the lesson's MLP (scikit-learn's digits by default)
-#   ./run.sh test [pytest args] run the whole test suite
-#   ./run.sh <any handgrad command>   e.g. ./run.sh trace --layers 784,256,128,10 --batch 64
+#   ./run.sh train [options]    train the lesson's MLP (scikit-learn's digits by default)
+#   ./run.sh test [pytest args] run the whole test suite (e.g. ./run.sh test -m "not slow")
+#   ./run.sh bench [options]    the speed benchmark (benchmarks/speed.py)
+#   ./run.sh <any handgrad command>   e.g. ./run.sh trace --layers 784,256,128,10 --batch-size 64
 # The first call makes .venv (PyTorch's CPU build first, then handgrad with every
 # extra); later calls reuse it until pyproject.toml changes.
 set -euo pipefail
@@ -17,6 +18,7 @@ if [ ! -f "$STAMP" ]; then
     "$PYTHON" -m venv "$VENV"
     "$VENV/bin/python" -m pip install -q --upgrade pip >&2
     # The CPU build of PyTorch first: a plain `torch` would pull a multi-GB CUDA build.
+    # (For a GPU, install a CUDA build of PyTorch into .venv yourself: see pytorch.org.)
     if [ "$(uname -s)" = Linux ]; then
         "$VENV/bin/python" -m pip install -q "torch==2.13.0" >&2
     fi
@@ -24,27 +26,41 @@ if [ ! -f "$STAMP" ]; then
     rm -f "$VENV"/.installed-*
     touch "$STAMP"
 fi
+export HANDGRAD_PROG="./run.sh"       # so hints print a command that works from here
 
-# The real datasets: this workplace keeps them in ../shared/data (see DESIGN.md).
-if [ -z "${HANDGRAD_DATA:-}" ] && [ -d ../shared/data ]; then
-    export HANDGRAD_DATA="$(cd ../shared/data && pwd)"
-fi
+# Optional system packages some tests use. They are installed only when asked
+# (HANDGRAD_INSTALL_SYSTEM_PACKAGES=1, as CI does); otherwise their tests skip, saying why.
+system_packages() {
+    local missing=()
+    [ -d /usr/share/datasets/fashion-mnist ] || missing+=("dataset-fashion-mnist:the Fashion-MNIST tests")
+    command -v chromium >/dev/null 2>&1 || missing+=("chromium:the playground's browser tests")
+    command -v dot >/dev/null 2>&1 || missing+=("graphviz:drawing the autograd graph as SVG/PNG")
+    [ ${#missing[@]} -eq 0 ] && return 0
+    local names=() item
+    for item in "${missing[@]}"; do names+=("${item%%:*}"); done
+    if [ "${HANDGRAD_INSTALL_SYSTEM_PACKAGES:-0}" = 1 ] && command -v apt-get >/dev/null; then
+        local sudo=""
+        [ "$(id -u)" = 0 ] || sudo="sudo"
+        echo "installing system packages for the tests: ${names[*]}" >&2
+        $sudo apt-get install -y -q "${names[@]}" >/dev/null 2>&1 \
+            || ($sudo apt-get update -q >/dev/null 2>&1 && $sudo apt-get install -y -q "${names[@]}" >/dev/null 2>&1) \
+            || echo "warning: could not install ${names[*]}; their tests will skip" >&2
+    else
+        echo "note: some tests will skip because these system packages are missing:" >&2
+        for item in "${missing[@]}"; do echo "  ${item%%:*} (${item#*:})" >&2; done
+        echo "  install them with: sudo apt-get install ${names[*]}" >&2
+        echo "  or let this script do it: HANDGRAD_INSTALL_SYSTEM_PACKAGES=1 ./run.sh test" >&2
+    fi
+}
 
 cmd=${1:-train}
 [ $# -gt 0 ] && shift
 case "$cmd" in
     test)
-        # Fashion-MNIST comes from Debian's dataset-fashion-mnist package.
-        if [ ! -d /usr/share/datasets/fashion-mnist ] && command -v apt-get >/dev/null; then
-            if [ "$(id -u)" = 0 ]; then
-                apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1 \
-                    || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1) \
-                    || echo "warning: could not install dataset-fashion-mnist; its tests will skip" >&2
-            else
-                echo "note: run 'sudo apt-get install dataset-fashion-mnist' for the Fashion-MNIST tests" >&2
-            fi
-        fi
+        system_packages
         exec "$VENV/bin/python" -m pytest "$@" ;;
+    bench)
+        exec "$VENV/bin/python" benchmarks/speed.py "$@" ;;
     *)
         exec "$VENV/bin/handgrad" "$cmd" "$@" ;;
 esac

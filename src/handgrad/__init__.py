@@ -6,6 +6,16 @@
 
 ``import handgrad`` needs NumPy alone; PyTorch, MLX, scikit-learn and
 matplotlib are optional and imported only where they are used.
+
+The package is built in floors; a module imports only from its own floor or
+below (tests/test_layering.py keeps it so):
+
+    1  nn, optim, engine, autograd         hand-written primitives, optimizers, autograd engines
+    2  data, plot, train, history, io, images   datasets, pictures, the training loop, checkpoints
+    3  mlp, perceptron                     the seed API and Rosenblatt's perceptron
+    4  check, twins                        gradient checking and tracing; PyTorch and MLX twins
+    5  sklearn, recipes, compare, lab, distributed
+    6  cli, playground
 """
 
 from .check import GradcheckReport, Trace, gradcheck, held_bytes, trace
