@@ -39,7 +39,7 @@ def test_trace_memory_equals_the_bytes_the_model_really_holds(kwargs):
     # Measured independently: every distinct array reachable from the model after
     # the forward and backward pass that trace ran.
     assert held_bytes(model) == t.bytes("training total")
-    assert t.bytes("weights") == sum(l.W.nbytes for l in model.layers)
+    assert t.bytes("weights") == sum(layer.W.nbytes for layer in model.layers)
 
 
 def test_gradcheck_refuses_float32():
@@ -66,7 +66,7 @@ def test_gradcheck_leaves_the_model_as_it_found_it():
     hg.gradcheck(model, X, np.array([0, 1, 1, 0, 1, 0]))
     after = model.state_dict()
     assert all(np.array_equal(before[k], after[k]) for k in before)
-    assert all(d.fixed_mask is None for d in [l.dropout for l in model.layers[:-1]])
+    assert all(d.fixed_mask is None for d in [layer.dropout for layer in model.layers[:-1]])
 
 
 def test_prediction_keeps_nothing_for_a_backward_pass():

@@ -78,7 +78,8 @@ def test_evaluate_and_predict(tmp_path):
 
 def test_predict_rejects_what_it_cannot_read(tmp_path):
     out = tmp_path / "run"
-    run("train", "--dataset", "digits", "--epochs", "1", "--out", out, "--quiet", "--no-plots")
+    assert run("train", "--dataset", "digits", "--epochs", "1", "--out", out, "--quiet",
+               "--no-plots")[0] == 0
     (tmp_path / "bad.png").write_bytes(b"not a png")
     code, text = run("predict", out, tmp_path / "bad.png")
     assert code == 1 and "not an image" in text
@@ -106,7 +107,7 @@ def test_a_loss_that_explodes_without_reaching_infinity_stops_the_run(tmp_path):
     assert code == 1 and "exploded" in text and "learning rate 1e+06" in text
     code, text = run("train", "--dataset", "digits", "--epochs", "1", "--lr", "1000000", "--quiet",
                      "--divergence-factor", "1e40", "--no-plots")        # the threshold is an option
-    assert code in (0, 1) and "exploded" not in text
+    assert "exploded" not in text and ("test accuracy" in text or "loss became" in text)
 
 
 def test_an_earlier_run_is_never_overwritten_by_default(tmp_path):
@@ -162,7 +163,7 @@ def test_checkpoints_get_the_users_umask_like_the_other_files(tmp_path):
     (["train", "--preset", "lessn"], "did you mean 'lesson'"),
     (["train", "--activation", "rleu", "--dataset", "blobs"], "valid names: relu"),
     (["gradcheck", "--activation", "rleu"], "valid names: relu"),
-    (["trace", "--layers", "4,3", "--batch-size", "0"], "0"),
+    (["trace", "--layers", "4,3", "--batch-size", "0"], "0 is not in the range x>=1"),
     (["train", "--resume"], "--resume needs --out"),
     (["train", "--dataset", "mnist", "--data-dir", "/nonexistent"], "does not exist"),
     (["compare", "--backends", "numpy,jax"], "unknown backend"),
@@ -203,9 +204,19 @@ def test_compare_on_cuda_without_a_cuda_pytorch_says_how_to_get_one():
 
 
 def test_the_interrupt_hint_is_a_command_that_works_from_here(tmp_path, monkeypatch):
-    from handgrad import cli
+    from handgrad import recipes
     monkeypatch.setenv("HANDGRAD_PROG", "./run.sh")
-    assert cli.prog() == "./run.sh"
+    monkeypatch.setattr(recipes, "train", lambda *a, **k: _interrupted_history())  # Ctrl-C
+    code, text = run("train", "--dataset", "digits", "--epochs", "3", "--out", tmp_path / "r",
+                     "--quiet", "--no-plots")
+    assert code == 130 and f"resume with: ./run.sh train --out {tmp_path / 'r'} --resume" in text
+
+
+def _interrupted_history():
+    from handgrad.history import History
+    h = History([{"epoch": 1, "train_loss": 1.0, "lr": 0.1, "grad_norm": 1.0, "seconds": 0.1}])
+    h.interrupted = True
+    return h
 
 
 @pytest.mark.parametrize("backend", ["torch", "mlx"])
@@ -223,6 +234,7 @@ def test_train_with_a_twin_backend(tmp_path, backend):
 
 
 @pytest.mark.slow
+@pytest.mark.dataset("mnist")
 def test_one_epoch_of_full_mnist_with_momentum_reaches_96_percent():
     code, text = run("train", "--preset", "lesson-momentum", "--epochs", "1", "--quiet")
     assert code == 0, text
@@ -231,10 +243,8 @@ def test_one_epoch_of_full_mnist_with_momentum_reaches_96_percent():
 
 
 @pytest.mark.slow
+@pytest.mark.dataset("fashion-mnist")
 def test_fashion_mnist_trains(tmp_path):
-    from pathlib import Path
-    if not Path("/usr/share/datasets/fashion-mnist").is_dir():
-        pytest.skip("Debian's dataset-fashion-mnist is not installed")
     code, text = run("train", "--preset", "fashion-adam", "--epochs", "1", "--quiet")
     assert code == 0, text
     assert float(text.split("test accuracy: ")[1].split("%")[0]) > 80

@@ -81,6 +81,7 @@ def test_dropout_with_a_fixed_mask_passes_gradcheck_and_backward_reuses_the_mask
     x = rng.standard_normal((6, 5))
     y = drop.forward(x)
     mask = drop.mask
+    assert np.allclose(np.unique(mask), [0.0, 1 / 0.6])              # inverted: kept units scaled by 1/(1-p)
     assert np.array_equal(drop.backward(np.ones_like(x)), mask)      # the very same mask
     assert np.allclose(y, x * mask)
     report = gradcheck(Stack(Linear(3, 5, rng=rng, dtype=np.float64), hg.Dropout(0.5, rng=rng)),
@@ -174,9 +175,9 @@ def test_mlp_with_batchnorm_predicts_with_running_statistics():
     assert np.allclose(model.predict_proba(X)[:1], one, atol=1e-6)
 
 
-def test_mnist_shaped_network_with_dropout_trains_with_each_optimizer():
-    from handgrad.data import load_mnist
-    X, y, X_test, y_test = load_mnist()
+@pytest.mark.slow
+def test_mnist_shaped_network_with_dropout_trains_with_each_optimizer(mnist):
+    X, y, X_test, y_test = mnist
     X, y, X_test, y_test = X[:8000], y[:8000], X_test[:2000], y_test[:2000]
     for opt in (hg.SGD(0.1), hg.SGD(0.05, momentum=0.9), hg.SGD(0.05, momentum=0.9, nesterov=True),
                 hg.Adam(1e-3), hg.AdamW(1e-3, weight_decay=0.01)):

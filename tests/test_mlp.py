@@ -25,7 +25,7 @@ def data_for(model, B, seed=0):
     ([3, 5, 4], ["relu", "softmax"]),                                      # one hidden layer
     ([4, 8, 6, 3], ["tanh", "sigmoid", "softmax"]),                          # two, mixed
     ([3, 7, 1, 9, 4, 6, 3], ["tanh", "gelu", "silu", "leaky_relu", "sigmoid", "softmax"]),  # five, width 1
-    ([5, 64, 2], ["relu", "sigmoid"][:1] + ["softmax"]),                     # width 64
+    ([5, 64, 2], ["relu", "softmax"]),                                       # width 64
     ([4, 6, 1], ["tanh", "sigmoid"]),                                        # binary cross-entropy
     ([4, 6, 2], ["gelu_tanh", "identity"]),                                  # MSE, linear output
     ([2, 5, 3], ["silu", "tanh"]),                                           # MSE through tanh

@@ -162,6 +162,7 @@ def test_clip_grad_norm_scales_to_the_limit():
     assert global_norm(grads) == 5.0
     norm = clip_grad_norm(grads, 1.0)
     assert norm == 5.0 and global_norm(grads) == pytest.approx(1.0, rel=1e-6)
+    assert np.allclose(grads["a"], [0.6, 0.0]) and np.allclose(grads["b"], [[0.8]])   # same direction
     small = {"a": np.array([0.3])}
     clip_grad_norm(small, 1.0)
     assert small["a"][0] == 0.3

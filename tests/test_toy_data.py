@@ -25,7 +25,13 @@ def test_blobs_three_centers_in_4d_with_spread_3():
     X, y = make_blobs(30000, seed=0)
     assert X.shape == (30000, 4) and set(y) == {0, 1, 2}
     within = np.mean([X[y == k].std(axis=0).mean() for k in range(3)])
-    assert within == pytest.approx(1.0, rel=0.05)
+    assert within == pytest.approx(1.0, rel=0.05)                  # points ~ N(center, 1)
+    # centers ~ N(0, 3²): pooled over 300 seeds, the class means spread with std 3
+    centers = []
+    for seed in range(300):
+        X, y = make_blobs(600, seed=seed)
+        centers += [X[y == k].mean(axis=0) for k in range(3)]
+    assert np.std(centers) == pytest.approx(3.0, rel=0.05)
 
 
 def test_spiral_quadrants_circles_sine_shapes():
