@@ -40,6 +40,8 @@ def test_time_epochs_interleaves_and_reports_missing_contenders(monkeypatch):
                                       contenders=("numpy", "torch", "sklearn"))
     assert len(times["numpy"]) == 2 and med["numpy"] > 0
     assert "sklearn" in skipped and "not installed" in skipped["sklearn"]
+    if "torch" not in skipped:                   # every contender runs once per round
+        assert len(times["torch"]) == 2
 
 
 @pytest.mark.slow
@@ -79,7 +81,7 @@ def test_step_phases_times_the_very_step_train_takes():
         "gather the batch", "z1 = a0 W1ᵀ + b1", "a1 = relu(z1)", "z2 = a1 W2ᵀ + b2", "a2 = relu(z2)",
         "z3 = a2 W3ᵀ + b3", "a3 = softmax(z3)", "loss and δ3 = (p − Y)/B", "dW3, db3, δ3 W3",
         "δ2 = (δ3 W3) ⊙ f'(z2)", "dW2, db2, δ2 W2", "δ1 = (δ2 W2) ⊙ f'(z1)", "dW1, db1", "SGD update"]
-    assert all(t > 0 for t in phases.values())
+    assert all(t >= 0 for t in phases.values())
 
 
 def test_the_bare_inline_step_trains_the_network_train_trains():
