@@ -50,3 +50,43 @@ def test_the_installed_entry_point_runs():
     exe = shutil.which("handgrad") or str(Path(sys.executable).parent / "handgrad")
     out = subprocess.run([exe, "--help"], capture_output=True, text=True, check=True).stdout
     assert "train" in out and "trace" in out and "gradcheck" in out
+
+
+def test_engine_prints_the_example_graph_and_writes_dot(tmp_path):
+    code, out = run("engine")
+    assert code == 0
+    assert "topological order (leaves first): a -> b -> d -> c -> e -> L" in out
+    assert "relu(e)" in out and "-3.0000" in out
+    code, out = run("engine", "--out", str(tmp_path / "g.dot"))
+    assert code == 0 and (tmp_path / "g.dot").read_text().startswith("digraph engine {")
+
+
+def test_engine_draws_svg_when_graphviz_is_there(tmp_path):
+    import pytest
+    pytest.importorskip("graphviz", reason="pip install 'handgrad[graph]'")
+    if shutil.which("dot") is None:
+        pytest.skip("the Graphviz program is not installed (apt-get install graphviz)")
+    code, out = run("engine", "--out", str(tmp_path / "g.svg"))
+    assert code == 0 and "<svg" in (tmp_path / "g.svg").read_text()
+
+
+def test_engine_rejects_an_unknown_picture_format(tmp_path):
+    code, out = run("engine", "--out", str(tmp_path / "g.jpg"))
+    assert code == 2 and "end it in .svg, .png, .pdf or .dot" in out
+
+
+def test_perceptron_reports_convergence_and_the_xor_cycle():
+    code, out = run("perceptron", "--gate", "and")
+    assert code == 0 and "converged after 6 epochs" in out
+    code, out = run("perceptron", "--gate", "XOR")
+    assert code == 0
+    assert "did not converge in 1000 epochs; weights cycle with period 1" in out
+    code, out = run("perceptron", "--gate", "xnor")
+    assert code == 2 and "'xnor' is not one of 'and', 'or', 'nand', 'xor'" in out
+
+
+def test_playground_export_and_bad_port(tmp_path):
+    code, out = run("playground", "--export", str(tmp_path / "site"))
+    assert code == 0 and (tmp_path / "site" / "index.html").is_file()
+    result = CliRunner().invoke(main, ["playground", "--port", "70000"])
+    assert result.exit_code == 2 and "70000" in result.output

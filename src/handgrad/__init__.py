@@ -18,14 +18,17 @@ below (tests/test_layering.py keeps it so):
     6  cli, playground
 """
 
+from .autograd import Tensor
 from .check import GradcheckReport, Trace, gradcheck, held_bytes, trace
 from .mlp import MLP, Layer
 from .nn import (FFN, GELU, INITIALIZERS, BatchNorm1d, Dropout, Identity, LayerNorm, LeakyReLU,
                  Linear, Module, ReLU, RMSNorm, Sigmoid, SiLU, Softmax, SwiGLU, Swish, Tanh,
                  binary_cross_entropy, cross_entropy, get_activation, gpt2_normal, he_normal,
                  he_uniform, log_softmax, mse, softmax, xavier_normal, xavier_uniform)
+from .engine import Value
 from .optim import SGD, Adam, AdamW, Cosine, StepDecay, Warmup, clip_grad_norm
 from .history import DivergenceError, History
+from .perceptron import Perceptron
 from .train import train
 
 __version__ = "0.1.0"
@@ -37,5 +40,5 @@ __all__ = [
     "gpt2_normal", "INITIALIZERS", "Dropout", "BatchNorm1d", "LayerNorm", "RMSNorm", "FFN",
     "SwiGLU", "SGD", "Adam", "AdamW", "StepDecay", "Cosine", "Warmup", "clip_grad_norm",
     "gradcheck", "trace", "held_bytes", "GradcheckReport", "Trace", "train", "History",
-    "DivergenceError", "__version__",
+    "DivergenceError", "Value", "Tensor", "Perceptron", "__version__",
 ]

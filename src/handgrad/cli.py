@@ -17,11 +17,13 @@ from .check import trace as run_trace
 from .compare import BACKENDS, format_table, plot_losses
 from .compare import compare as run_compare
 from .data import DATASETS, available_datasets, load_dataset
+from .engine import describe, draw, example_graph
 from .history import DivergenceError
 from .images import load_inputs
 from .io import load_checkpoint
 from .mlp import MLP
 from .nn.activations import ACTIVATIONS
+from .perceptron import GATES, gate_report
 from .plot import confusion_matrix
 from .recipes import PRESETS, did_you_mean, existing_run_files, resolve, run_recipe, write_run
 
@@ -335,6 +337,84 @@ def compare(dataset, epochs, sizes, activation, optimizer, lr, momentum, batch_s
             click.echo(f"no plot: {e}")
     if all("error" in r for r in report["results"].values()):
         raise click.ClickException("no backend could train: see the errors above")
+
+
+@main.command()
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Also write the picture: .svg, .png or .pdf (needs Graphviz), or .dot (text).")
+def engine(out):
+    """The scalar autograd engine on the lesson's graph: L = relu(a·b + c), a = 2, b = -3, c = 10.
+
+    Prints every value and its gradient, the topological order that backward
+    walks in reverse, and each operation's local rule.
+    """
+    if out is not None and Path(out).suffix.lower() not in (".svg", ".png", ".pdf", ".dot", ".gv"):
+        raise click.BadParameter(f"cannot tell the format from {out!r}: end it in .svg, .png, "
+                                 ".pdf or .dot", param_hint="--out")
+    L = example_graph()
+    click.echo(describe(L))
+    if out is None:
+        return
+    try:
+        draw(L, out)
+    except (ImportError, RuntimeError) as e:     # the graphviz package or the dot program missing
+        raise click.ClickException(f"{e} (or use --out {Path(out).with_suffix('.dot')})")
+    except OSError as e:
+        raise click.ClickException(f"cannot write {out}: {e.strerror or e}")
+    click.echo(f"\nwrote {out}")
+
+
+@main.command()
+@click.option("--gate", required=True, type=click.Choice(list(GATES), case_sensitive=False),
+              help="The logic gate to learn.")
+@click.option("--epochs", default=1000, show_default=True, type=click.IntRange(1),
+              help="Most epochs to run (training stops at the first epoch without a mistake).")
+@click.option("--lr", default=1.0, show_default=True, type=click.FloatRange(0, min_open=True),
+              help="Learning rate.")
+def perceptron(gate, epochs, lr):
+    """Rosenblatt's perceptron on a logic gate: AND, OR and NAND converge; XOR cycles for ever."""
+    click.echo(gate_report(gate.lower(), epochs=epochs, lr=lr))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; 127.0.0.1 is this computer only.")
+@click.option("--port", default=0, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on; 0 picks a free one.")
+@click.option("--no-browser", is_flag=True, help="Print the address but do not open a browser.")
+@click.option("--export", "export_dir", default=None, metavar="DIR",
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Write a static copy of the race, backprop and graph views (with "
+                   "precomputed runs) into DIR instead of starting a server.")
+def playground(host, port, no_browser, export_dir):
+    """Start the playground: a local page that trains handgrad's own networks live.
+
+    Four views: the playground (data, layers, the decision boundary and every neuron
+    as it trains), an optimizer race, backprop step by step, and the scalar-engine graph.
+    Ctrl-C stops the server.
+    """
+    if export_dir is not None:
+        from .playground.export import export_static
+        try:
+            out = export_static(export_dir)
+        except (OSError, ValueError) as e:
+            raise click.ClickException(f"cannot export the playground to {export_dir}: {e}")
+        click.echo(f"wrote {out / 'index.html'}: open it in a browser or put the folder on any "
+                   "static host (no server needed)")
+        return
+    try:
+        from .playground.server import is_loopback, serve
+    except ImportError as e:                 # names the extra: pip install 'handgrad[playground]'
+        raise click.ClickException(str(e))
+    if not is_loopback(host):
+        click.echo(f"note: listening on {host}: other computers on the network can reach "
+                   "this server", err=True)
+    try:
+        serve(host, port, open_browser=not no_browser, log=click.echo)
+    except OSError as e:
+        raise click.ClickException(str(e))
+    except KeyboardInterrupt:
+        pass
 
 
 if __name__ == "__main__":

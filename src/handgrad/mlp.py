@@ -18,16 +18,31 @@ output with integer labels, the backward pass writes δ(L) into the output
 layer's z buffer, which nothing needs any more.)
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, cast
+
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from .io import load_checkpoint, register_model
-from .nn.activations import Activation, get_activation
+from .nn.activations import Activation, ActivationSpec, Softmax, get_activation
 from .nn.dropout import Dropout
-from .nn.init import as_generator
+from .nn.init import InitMethod, as_generator
 from .nn.linear import Linear
-from .nn.losses import LOSSES, check_labels, get_loss_name, is_label_vector, reweight, example_weights
+from .nn.losses import (
+    LOSSES,
+    check_labels,
+    example_weights,
+    get_loss_name,
+    is_label_vector,
+    reweight,
+)
 from .nn.module import Module
 from .nn.norms import get_norm
+from .optim import Optimizer
 from .train import train
 
 
@@ -41,10 +56,12 @@ class Layer(Linear):
     (a linear output).
     """
 
-    caches = ("x", "z", "a")
+    caches: tuple[str, ...] = ("x", "z", "a")
 
-    def __init__(self, n_in, n_out, activation=None, *, bias=True, norm=None, dropout=0.0,
-                 init="he", rng=None, dtype=np.float32):
+    def __init__(self, n_in: int, n_out: int, activation: ActivationSpec = None, *,
+                 bias: bool = True, norm: str | None = None, dropout: float = 0.0,
+                 init: InitMethod = "he", rng: np.random.Generator | None = None,
+                 dtype: DTypeLike = np.float32) -> None:
         rng = as_generator(rng)
         super().__init__(n_in, n_out, bias=bias, init=init, rng=rng, dtype=dtype)
         self.activation = get_activation(activation)
@@ -54,10 +71,10 @@ class Layer(Linear):
             self.add_child("norm", self.norm)
 
     @property
-    def a_prev(self):
+    def a_prev(self) -> np.ndarray:
         return self.x
 
-    def forward(self, a_prev, training=True):
+    def forward(self, a_prev: np.ndarray, training: bool = True) -> np.ndarray:
         self.z = super().forward(a_prev)                                 # (B, n_out)
         h = self.norm.forward(self.z, training) if self.norm else self.z  # (B, n_out)
         a = self.activation.forward(h)                                   # (B, n_out)
@@ -66,7 +83,7 @@ class Layer(Linear):
         self.a = a
         return a
 
-    def backward(self, grad_a):
+    def backward(self, grad_a: np.ndarray) -> np.ndarray | None:
         """Given dL/da (B, n_out): δ = dL/da ⊙ f'(z) through each part, then the linear backward."""
         if self.dropout is not None:
             grad_a = self.dropout.backward(grad_a)                       # (B, n_out)
@@ -75,7 +92,7 @@ class Layer(Linear):
             delta = self.norm.backward(delta)                            # (B, n_out)
         return self.backward_delta(delta)                                # (B, n_in) or None
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         n_out, n_in = self.W.shape
         extras = "".join([f", norm={type(self.norm).__name__}" if self.norm else "",
                           f", dropout={self.dropout.p}" if self.dropout else "",
@@ -83,7 +100,7 @@ class Layer(Linear):
         return f"Layer({n_in}, {n_out}, {self.activation!r}{extras})"
 
 
-def _per_layer(value, n, what):
+def _per_layer(value: Any, n: int, what: str) -> list[Any]:
     """``value`` repeated n times, or checked to be a list of n."""
     if isinstance(value, (list, tuple)):
         if len(value) != n:
@@ -92,11 +109,12 @@ def _per_layer(value, n, what):
     return [value] * n
 
 
-def _output_loss(activation, loss=None):
+def _output_loss(activation: Activation, loss: str | None = None) -> str:
     """The loss for an output activation: softmax → CE, sigmoid → BCE, else MSE, unless
     ``loss`` names another. CE needs a softmax output and BCE a sigmoid output (they are
     fused with them); MSE may follow any output."""
-    implied = {"softmax": "cross_entropy", "sigmoid": "binary_cross_entropy"}.get(activation.name, "mse")
+    implied = {"softmax": "cross_entropy",
+               "sigmoid": "binary_cross_entropy"}.get(activation.name, "mse")
     if loss is None:
         return implied
     loss = get_loss_name(loss)
@@ -107,7 +125,7 @@ def _output_loss(activation, loss=None):
     return loss
 
 
-def layer_plan(spec):
+def layer_plan(spec: dict[str, Any]) -> tuple[str, list[tuple[Any, ...]]]:
     """(loss, [(n_in, n_out, activation, norm, dropout, bias) per layer]) from a spec.
 
     The twins build themselves from this. A softmax or sigmoid output is listed
@@ -136,10 +154,11 @@ class MLP(Module):
     MSE, the lesson's 1/(2n) Σ_i Σ_j (a_ij − y_ij)² over n examples. ``loss``
     names another: "mse" after a softmax or sigmoid output (the lessons show
     why it trains more slowly), or "mse_mean", the mean over every entry
-    (scikit-learn's squared loss). ``norm`` ("batch", "layer", "rms"), ``dropout`` (a probability) and
-    ``bias`` apply to every hidden layer or take one entry per layer (bias:
-    one per weight layer). Randomness — init, shuffling, dropout masks — all
-    comes from ``self.rng``, built from ``seed`` (or pass ``rng``).
+    (scikit-learn's squared loss). ``norm`` ("batch", "layer", "rms"),
+    ``dropout`` (a probability) and ``bias`` apply to every hidden layer or
+    take one entry per layer (bias: one per weight layer). Randomness — init,
+    shuffling, dropout masks — all comes from ``self.rng``, built from
+    ``seed`` (or pass ``rng``).
 
     Every weight is drawn by ``init_method``; the output layer's is then
     multiplied by ``output_scale`` (default 1: the plain init). A small scale
@@ -150,15 +169,22 @@ class MLP(Module):
     (95.4 % against 96.0 %, 3 seeds), so it is not the default.
     """
 
-    caches = ("delta_out",)   # the output δ buffer of the fused cross-entropy
+    caches: tuple[str, ...] = ("delta_out",)   # the output δ buffer of the fused cross-entropy
+    delta_out: np.ndarray | None
 
-    def __init__(self, layer_sizes, activations=None, init_method="he", seed=None,
-                 dtype=np.float32, *, norm=None, dropout=0.0, bias=True, output_scale=1.0,
-                 rng=None, loss=None):
+    def __init__(self, layer_sizes: Sequence[int],
+                 activations: ActivationSpec | Sequence[ActivationSpec] = None,
+                 init_method: InitMethod = "he", seed: int | None = None,
+                 dtype: DTypeLike = np.float32, *,
+                 norm: str | Sequence[str | None] | None = None,
+                 dropout: float | Sequence[float] = 0.0, bias: bool | Sequence[bool] = True,
+                 output_scale: float = 1.0, rng: np.random.Generator | None = None,
+                 loss: str | None = None) -> None:
         super().__init__()
         sizes = [int(n) for n in layer_sizes]
         if len(sizes) < 2 or min(sizes) < 1:
-            raise ValueError(f"layer_sizes needs at least 2 positive sizes; got {list(layer_sizes)}")
+            raise ValueError("layer_sizes needs at least 2 positive sizes; "
+                             f"got {list(layer_sizes)}")
         n_weights = len(sizes) - 1
         if activations is None:
             activations = ["relu"] * (n_weights - 1) + ["softmax"]
@@ -171,7 +197,7 @@ class MLP(Module):
             raise ValueError(f"dtype must be float32 or float64; got {self.dtype}")
         self.init_method, self.output_scale = init_method, output_scale
         self.rng = as_generator(rng, seed)
-        self.layers = []
+        self.layers: list[Layer] = []
         for i in range(n_weights):
             act = activations[i]
             if isinstance(act, Activation) and any(act is l.activation for l in self.layers):
@@ -189,7 +215,7 @@ class MLP(Module):
     # --- description -------------------------------------------------------------------
 
     @property
-    def spec(self):
+    def spec(self) -> dict[str, Any]:
         """Everything needed to build this architecture again (here or in a twin)."""
         return {
             "layer_sizes": list(self.layer_sizes),
@@ -204,46 +230,57 @@ class MLP(Module):
         }
 
     @classmethod
-    def from_spec(cls, spec, seed=None, rng=None, dtype=None):
+    def from_spec(cls, spec: dict[str, Any], seed: int | None = None,
+                  rng: np.random.Generator | None = None, dtype: DTypeLike | None = None) -> MLP:
         norms = spec.get("norm") or None
         return cls(spec["layer_sizes"], spec["activations"], spec.get("init", "he"), seed,
                    dtype or spec.get("dtype", "float32"), norm=norms,
                    dropout=spec.get("dropout") or 0.0, bias=spec.get("bias", True),
                    output_scale=spec.get("output_scale", 1.0), rng=rng, loss=spec.get("loss"))
 
+    def __setstate__(self, state: dict) -> None:
+        """Unpickling (joblib stores every array on its own): share the layers' arrays again."""
+        self.__dict__.update(state)
+        self.params, self.grads, self.buffers = {}, {}, {}
+        for i, layer in enumerate(self.layers):
+            if layer.norm is not None:
+                layer.add_child("norm", layer.norm)
+            self.add_child(f"layers.{i}", layer)
+
     @classmethod
-    def from_checkpoint(cls, path, dtype=None):
+    def from_checkpoint(cls, path: str | Path, dtype: DTypeLike | None = None) -> MLP:
         """The MLP saved at ``path`` (a .safetensors checkpoint from any backend)."""
         return load_checkpoint(path).model(dtype=dtype)
 
     @property
-    def loss(self):
+    def loss(self) -> str:
         """Deprecated: the loss's name is ``loss_name`` (the twins' ``loss`` is a function)."""
         import warnings
         warnings.warn("MLP.loss is deprecated; use MLP.loss_name", DeprecationWarning, stacklevel=2)
         return self.loss_name
 
     @property
-    def task(self):
+    def task(self) -> str:
         """classification (softmax output), binary (sigmoid output) or regression."""
         return {"softmax": "classification", "sigmoid": "binary"}.get(
             self.layers[-1].activation.name, "regression")
 
     @property
-    def n_classes(self):
+    def n_classes(self) -> int | None:
         return {"classification": self.layer_sizes[-1], "binary": 2}.get(self.task)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         body = "".join(f"\n  ({i}): {l!r}" for i, l in enumerate(self.layers))
         return f"MLP({body}\n)  # {self.loss_name}, {self.dtype.name}"
 
     # --- checks on what comes in --------------------------------------------------------
 
-    def check_X(self, X):
+    def check_X(self, X: ArrayLike) -> np.ndarray:
         """X as a 2-D array of this model's dtype, or a ValueError saying what is wrong."""
         X = np.asarray(X)
         if X.ndim == 1 and self.layer_sizes[0] > 1:
-            raise ValueError(f"X must be 2-D (n_samples, {self.layer_sizes[0]}); got shape {X.shape}")
+            raise ValueError(f"X must be 2-D (n_samples, {self.layer_sizes[0]}); "
+                             f"got shape {X.shape}")
         X = X.reshape(len(X), -1) if X.ndim != 2 else X
         if X.shape[0] == 0:
             raise ValueError("X has 0 samples; need at least 1")
@@ -261,7 +298,7 @@ class MLP(Module):
                              "clean or impute the data first")
         return X
 
-    def check_y(self, y, n=None):
+    def check_y(self, y: ArrayLike, n: int | None = None) -> np.ndarray:
         """Targets in the form the loss takes: int labels, one-hot rows or regression values."""
         y = np.asarray(y)
         if n is not None and len(y) != n:
@@ -273,11 +310,13 @@ class MLP(Module):
                     raise ValueError(f"one-hot targets need {K} columns; got {y.shape[1]}")
                 return y.astype(self.dtype, copy=False)
             if y.ndim != 1:
-                raise ValueError(f"labels must be (n,) integers or (n, {K}) one-hot; got shape {y.shape}")
+                raise ValueError(f"labels must be (n,) integers or (n, {K}) one-hot; "
+                                 f"got shape {y.shape}")
             if not np.issubdtype(y.dtype, np.integer):
                 if not np.all(np.mod(y, 1) == 0):
                     raise ValueError("classification labels must be integers; got "
-                                     f"{y[np.mod(y, 1) != 0][0]!r} (use a linear output for regression)")
+                                     f"{y[np.mod(y, 1) != 0][0]!r} "
+                                     "(use a linear output for regression)")
                 y = y.astype(np.int64)
             check_labels(y, K)
             return y.astype(np.intp, copy=False)
@@ -294,17 +333,18 @@ class MLP(Module):
 
     # --- the lesson: forward, backward, update ------------------------------------------
 
-    def forward(self, X, training=True):
+    def forward(self, X: ArrayLike, training: bool = True) -> np.ndarray:
         """a(L) for a batch X (B, n_0); every layer caches what its backward needs."""
         return self._forward(self.check_X(X), training)
 
-    def _forward(self, X, training=True):
+    def _forward(self, X: np.ndarray, training: bool = True) -> np.ndarray:
         a = X                                          # (B, n_0)
         for layer in self.layers:
             a = layer.forward(a, training)             # (B, n_{l-1}) -> (B, n_l)
         return a                                       # (B, n_L)
 
-    def backward(self, y, sample_weight=None):
+    def backward(  # type: ignore[override]  # the model's backward starts from the targets
+            self, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """Loss of the last forward pass against ``y``; fills every dW, db.
 
         The output layer's δ comes from the fused loss (cross-entropy: (p - y)/B
@@ -317,16 +357,19 @@ class MLP(Module):
             raise RuntimeError("backward needs the caches of a forward pass: call "
                                "forward(X) (training mode) first")
         out = self.layers[-1]
+        grad: np.ndarray | None                        # None once layers[0] is done: no dL/dX
         loss, grad = self._output_loss(y, sample_weight)
         if self.loss_name in ("cross_entropy", "binary_cross_entropy"):
             grad = out.backward_delta(grad)            # δ(L) = dL/dz, fused with the loss
         else:
-            grad = out.backward(grad)                  # dL/da ⊙ f'(z): through the output activation
+            grad = out.backward(grad)                  # dL/da ⊙ f'(z), through the activation
         for layer in reversed(self.layers[:-1]):
+            assert grad is not None                    # only layers[0] skips dL/dx, and it is last
             grad = layer.backward(grad)                # (B, n_l) -> (B, n_{l-1})
         return loss
 
-    def _output_loss(self, y, sample_weight=None):
+    def _output_loss(self, y: ArrayLike,
+                     sample_weight: ArrayLike | None = None) -> tuple[float, np.ndarray]:
         """(loss, grad) for the last forward: grad = dL/dz for CE and BCE, dL/da for MSE."""
         out = self.layers[-1]
         if self.loss_name == "cross_entropy" and is_label_vector(y):
@@ -335,11 +378,12 @@ class MLP(Module):
             return LOSSES[self.loss_name](out.z, y, sample_weight)   # (B, 1): (σ(z) - y) / B
         if self.loss_name == "cross_entropy":
             return LOSSES[self.loss_name](out.z, y, sample_weight)   # (B, K): (p - Y) / B, one-hot
-        if is_label_vector(y):                          # MSE after a softmax: labels as one-hot rows
-            y = np.eye(out.a.shape[1], dtype=out.a.dtype)[y]           # (B, K)
+        if is_label_vector(y):                          # MSE after a softmax: one-hot rows
+            y = np.eye(out.a.shape[1], dtype=out.a.dtype)[np.asarray(y)]   # (B, K)
         return LOSSES[self.loss_name](out.a, y, sample_weight)         # (B, d): (a - y) / n
 
-    def _fused_cross_entropy(self, y, sample_weight=None):
+    def _fused_cross_entropy(self, y: ArrayLike,
+                             sample_weight: ArrayLike | None = None) -> tuple[float, np.ndarray]:
         """Cross-entropy from what the softmax kept: loss = mean(lse - z_y), δ = (p - Y)/B.
 
         Uses the forward pass's p and log Σ e^z instead of a second softmax, and
@@ -347,7 +391,9 @@ class MLP(Module):
         shape stays: no new (B, K) arrays and no one-hot matrix.
         """
         out = self.layers[-1]
-        z, p, lse = out.z, out.activation.a, out.activation.lse   # (B, K), (B, K), (B, 1)
+        softmax = cast(Softmax, out.activation)                   # the output, fused with the loss
+        z, p, lse = out.z, softmax.a, softmax.lse                 # (B, K), (B, K), (B, 1)
+        y = np.asarray(y)                                         # (B,) labels
         B, K = z.shape
         check_labels(y, K)
         w, total = example_weights(sample_weight, B, z.dtype)
@@ -361,25 +407,29 @@ class MLP(Module):
         delta /= B                                                 # (B, K) δ = (p - Y) / B
         return reweight(losses, delta, w, total)
 
-    def update(self, learning_rate):
+    def update(self, learning_rate: float) -> None:
         """Plain gradient descent: θ ← θ - lr·dθ for every parameter."""
         for name, p in self.params.items():
             p -= learning_rate * self.grads[name]     # in place
 
-    def loss_and_grad(self, X, y, training=True, sample_weight=None):
+    def loss_and_grad(self, X: np.ndarray, y: ArrayLike, training: bool = True,
+                      sample_weight: ArrayLike | None = None) -> float:
         """One forward and backward pass; returns the loss (grads are filled)."""
         self._forward(X, training)
         return self.backward(y, sample_weight)
 
-    def loss_of(self, X, y, training=True, sample_weight=None):
+    def loss_of(self, X: np.ndarray, y: ArrayLike, training: bool = True,
+                sample_weight: ArrayLike | None = None) -> float:
         """The loss alone: a forward pass, no backward."""
         self._forward(X, training)
         return self._output_loss(y, sample_weight)[0]
 
     # --- training and inference -----------------------------------------------------------
 
-    def fit(self, X, y, epochs=10, learning_rate=None, batch_size=None, verbose=False,
-            shuffle=True, optimizer=None, schedule=None, **options):
+    def fit(self, X: ArrayLike, y: ArrayLike, epochs: int = 10,
+            learning_rate: float | None = None, batch_size: int | None = None,
+            verbose: bool = False, shuffle: bool = True, optimizer: Optimizer | None = None,
+            schedule: Callable[[int], float] | None = None, **options: Any) -> list[float]:
         """Train on (X, y); returns the mean training loss of each epoch.
 
         Integer labels train a softmax or sigmoid output, one-hot rows a
@@ -399,7 +449,7 @@ class MLP(Module):
                               optimizer=optimizer, schedule=schedule, **options)
         return self.history_.column("train_loss")
 
-    def _predict_output(self, X, batch_size=4096):
+    def _predict_output(self, X: ArrayLike, batch_size: int = 4096) -> np.ndarray:
         """The network's output a(L) in evaluation mode, in large batches, caching nothing."""
         X = self.check_X(X)
         self.delta_out = None                          # nothing kept for a backward pass
@@ -411,16 +461,17 @@ class MLP(Module):
             out.append(a)
         return np.concatenate(out)
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities (n, K); for a sigmoid output, (n, 2) as [1 - p, p]."""
         if self.task == "regression":
-            raise ValueError("predict_proba needs a softmax or sigmoid output; this model regresses")
+            raise ValueError("predict_proba needs a softmax or sigmoid output; "
+                             "this model regresses")
         out = self._predict_output(X)
         if self.task == "binary":
             return np.hstack([1 - out, out])
         return out
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Class labels (argmax of the probabilities), or the regression output."""
         out = self._predict_output(X)
         if self.task == "classification":
@@ -429,19 +480,21 @@ class MLP(Module):
             return (out[:, 0] > 0.5).astype(np.int64)
         return out[:, 0] if out.shape[1] == 1 else out
 
-    def score(self, X, y):
+    def score(self, X: ArrayLike, y: ArrayLike) -> float:
         """Accuracy for a classifier; R² for a regressor (as scikit-learn)."""
+        X = self.check_X(X)
         y = self.check_y(y, len(X))
         pred = self.predict(X)
         if self.task != "regression":
-            labels = y.argmax(axis=1) if y.ndim == 2 and self.task == "classification" else y.ravel()
+            one_hot = y.ndim == 2 and self.task == "classification"
+            labels = y.argmax(axis=1) if one_hot else y.ravel()
             return float(np.mean(pred == labels))
         pred = pred.reshape(y.shape)
         ss_res = float(np.sum((y - pred) ** 2))
         ss_tot = float(np.sum((y - y.mean(axis=0)) ** 2))
         return 1 - ss_res / ss_tot if ss_tot > 0 else float(ss_res == 0)
 
-    def evaluate(self, X, y, batch_size=4096):
+    def evaluate(self, X: ArrayLike, y: ArrayLike, batch_size: int = 4096) -> dict[str, float]:
         """Loss and accuracy (classification) on (X, y), in evaluation mode, nothing cached."""
         X, y = self.check_X(X), self.check_y(y, len(X))
         total, correct = 0.0, 0
@@ -459,7 +512,7 @@ class MLP(Module):
             result["accuracy"] = correct / len(X)
         return result
 
-    def count_params(self):
+    def count_params(self) -> int:
         return int(sum(p.size for p in self.params.values()))
 
 

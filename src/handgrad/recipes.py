@@ -101,7 +101,8 @@ def build(recipe, n_features, n_classes, steps_per_epoch):
                 "cosine": lambda: optim.Cosine(recipe["lr"], max(1, total - warm)),
                 "step": lambda: optim.StepDecay(recipe["lr"], max(1, total // 3), 0.1)}
     if recipe["schedule"] not in schedule:
-        raise ValueError(f"unknown schedule {recipe['schedule']!r}; valid names: cosine, step, none")
+        raise ValueError(f"unknown schedule {recipe['schedule']!r}; "
+                         "valid names: cosine, step, none")
     schedule = schedule[recipe["schedule"]]
     schedule = schedule() if schedule else None
     if warm:
@@ -123,12 +124,17 @@ class Run:
 
 
 def run_recipe(recipe, data_dir=None, checkpoint=None, resume=False, verbose=False,
-               progress=False, log=print, callbacks=()):
+               progress=False, log=print, callbacks=(), wrap=None, write_checkpoint=True):
     """Train a recipe (continuing the checkpoint when ``resume``); returns a ``Run``.
 
     A resumed run keeps the learning-rate schedule it was planned with: asked for
     more epochs than it first had, it trains them at the rate its schedule gives
     past its planned end (a cosine stays at its final rate), and says so in the notes.
+
+    ``wrap(model, optimizer, recipe)`` returns the pair to train in their place, made
+    right after they are built (``handgrad.distributed`` makes them data-parallel).
+    ``write_checkpoint=False`` reads ``checkpoint`` to resume but never writes it
+    (the workers of a data-parallel run other than the first).
     """
     data, (X, y), (X_val, y_val) = load_data(recipe, data_dir)
     recipe = dict(recipe, epochs=recipe["epochs"] or (5 if len(X) > 10_000 else 30),
@@ -137,6 +143,8 @@ def run_recipe(recipe, data_dir=None, checkpoint=None, resume=False, verbose=Fal
         recipe["schedule_epochs"] = recipe["epochs"]
     steps = math.ceil(len(X) / recipe["batch_size"])
     model, opt, schedule = build(recipe, data.n_features, data.n_classes, steps)
+    if wrap is not None:
+        model, opt = wrap(model, opt, recipe)
     history, notes = None, []
     if resume:
         if checkpoint is None or not Path(checkpoint).is_file():
@@ -156,16 +164,18 @@ def run_recipe(recipe, data_dir=None, checkpoint=None, resume=False, verbose=Fal
         if saved is not None:
             schedule = saved
             if planned and recipe["epochs"] > planned:
+                past_end = schedule(opt.t + (recipe["epochs"] - planned) * steps)
                 notes.append(f"the learning-rate schedule was planned for {planned} epochs and is "
                              f"kept: epochs {planned + 1}-{recipe['epochs']} run at the rate it "
-                             f"gives past its end ({schedule(opt.t + (recipe['epochs'] - planned) * steps):.3g})")
+                             f"gives past its end ({past_end:.3g})")
         recipe["schedule_epochs"] = planned
     for note in notes:
         log(f"note: {note}")
     history = train(model, X, y, epochs=recipe["epochs"], optimizer=opt, schedule=schedule,
                     batch_size=recipe["batch_size"], validation_data=(X_val, y_val),
                     early_stopping=recipe["early_stopping"], clip_norm=recipe["clip_norm"],
-                    checkpoint=checkpoint, history=history, verbose=verbose, progress=progress,
+                    checkpoint=checkpoint if write_checkpoint else None, history=history,
+                    verbose=verbose, progress=progress,
                     log=log, callbacks=callbacks, extra={"recipe": recipe},
                     divergence_factor=recipe.get("divergence_factor", 1e3))
     return Run(model, history, data, model.score(data.X_test, data.y_test), notes)
