@@ -27,6 +27,7 @@ TARGETS = {"lesson": 95.5, "lesson-momentum": 97.8, "lesson-deep": 97.5, "mnist-
 def sklearn_fashion(seed, epochs):
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
+
     from handgrad.data import load_fashion_mnist
     X, y, X_test, y_test = load_fashion_mnist()
     # scikit-learn's defaults (batch 200, lr 1e-3, alpha 1e-4); its stopping rule needs
@@ -48,7 +49,8 @@ def parse_value(v):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("recipes", nargs="*", default=list(TARGETS))
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -72,16 +74,18 @@ def main(argv=None):
         if name == "fashion-adam" and not args.no_sklearn:
             sk = [sklearn_fashion(seed, recipe["epochs"]) for seed in range(args.seeds)]
             for seed, (acc, sec) in enumerate(sk):
-                print(f"scikit-learn MLPClassifier(256, adam) seed {seed}: {acc:.2f}% in {sec:.0f}s",
-                      flush=True)
+                print(f"scikit-learn MLPClassifier(256, adam) seed {seed}: {acc:.2f}% "
+                      f"in {sec:.0f}s", flush=True)
             rows.append(("sklearn MLPClassifier(256,) adam", None, [a for a, _ in sk],
                          [s for _, s in sk], None))
 
-    print("\n| recipe | settings | params | test accuracy (mean ± sd) | seeds | target | training seconds / run |")
+    print("\n| recipe | settings | params | test accuracy (mean ± sd) | seeds | target "
+          "| training seconds / run |")
     print("|---|---|---|---|---|---|---|")
     for name, recipe, accs, secs, n_params in rows:
         if recipe is None:
-            settings = "same data and epochs; scikit-learn's defaults (batch 200, lr 1e-3, alpha 1e-4)"
+            settings = ("same data and epochs; scikit-learn's defaults "
+                        "(batch 200, lr 1e-3, alpha 1e-4)")
         else:
             settings = (f"{recipe['layers']}, {recipe['optimizer']} lr {recipe['lr']}"
                         + (f" mom {recipe['momentum']}" if recipe["momentum"] else "")
@@ -93,11 +97,11 @@ def main(argv=None):
                         + f", batch {recipe['batch_size']}, {recipe['epochs']} epochs")
         target = TARGETS.get(name)
         mark = "" if target is None else (" ✓" if np.mean(accs) >= target else " ✗")
-        print(f"| {name} | {settings} | {n_params or '':,} | {np.mean(accs):.2f} ± {np.std(accs):.2f}"
-              f"{mark} | {len(accs)} | {target or ''} | {np.mean(secs):.0f} |"
+        acc = f"{np.mean(accs):.2f} ± {np.std(accs):.2f}"
+        print(f"| {name} | {settings} | {n_params or '':,} | {acc}{mark} | {len(accs)} "
+              f"| {target or ''} | {np.mean(secs):.0f} |"
               if n_params else
-              f"| {name} | {settings} | | {np.mean(accs):.2f} ± {np.std(accs):.2f} | {len(accs)} | | "
-              f"{np.mean(secs):.0f} |")
+              f"| {name} | {settings} | | {acc} | {len(accs)} | | {np.mean(secs):.0f} |")
     return 0
 
 

@@ -1,9 +1,9 @@
 """Speed of one training epoch: handgrad NumPy against its PyTorch and MLX twins and
 scikit-learn's MLPClassifier, and against the machine's matrix-multiply limit.
 
-    python benchmarks/speed.py                 # Fashion-MNIST (or --dataset mnist); writes runs/bench/
-    python benchmarks/speed.py --quick         # a smoke run on 12,000 examples
-    python benchmarks/speed.py --publish       # also refresh benchmarks/results.md, .json, scaling.png
+    python benchmarks/speed.py            # Fashion-MNIST (or --dataset mnist); writes runs/bench/
+    python benchmarks/speed.py --quick    # a smoke run on 12,000 examples
+    python benchmarks/speed.py --publish  # also refresh benchmarks/results.md, .json, scaling.png
 
 Every contender trains the same network (same sizes, batch size, plain SGD at the
 same rate) on the same data, one epoch at a time. Rounds interleave the
@@ -15,6 +15,7 @@ same run; peak memory is measured with tracemalloc and set against
 """
 
 import gc
+import itertools
 import json
 import math
 import os
@@ -44,7 +45,8 @@ HERE = Path(__file__).resolve().parent
 
 def epoch_flops(sizes, n, batch_size):
     """Matrix-multiply FLOPs of one epoch: forward, dW, and dX for every layer but the first."""
-    per_example = sum(2 * a * b * (3 if i else 2) for i, (a, b) in enumerate(zip(sizes, sizes[1:])))
+    per_example = sum(2 * a * b * (3 if i else 2)
+                      for i, (a, b) in enumerate(itertools.pairwise(sizes)))
     return per_example * n
 
 
@@ -193,7 +195,7 @@ class MatmulsRunner:
     def __init__(self, X, y, sizes, batch_size, lr, seed):
         rng = np.random.default_rng(seed)
         self.W = [rng.standard_normal((d_out, d_in), dtype=np.float32)
-                  for d_in, d_out in zip(sizes, sizes[1:])]
+                  for d_in, d_out in itertools.pairwise(sizes)]
         self.X, self.batch_size = X, batch_size
 
     def epoch(self):
@@ -228,7 +230,8 @@ class MLXOpenBLASRunner:
         self.lib = system_openblas()
         if self.lib is None or dataset is None:
             raise ImportError("no system OpenBLAS (apt-get install libopenblas0-pthread)")
-        self.args = [dataset, str(n), ",".join(map(str, sizes)), str(batch_size), str(lr), str(seed)]
+        self.args = [dataset, str(n), ",".join(map(str, sizes)), str(batch_size), str(lr),
+                     str(seed)]
 
     def epoch(self):
         env = dict(os.environ, LD_PRELOAD=self.lib)
@@ -242,8 +245,9 @@ RUNNERS = {"numpy": NumpyRunner, "torch": TorchRunner, "mlx": MLXRunner,
            "matmuls": MatmulsRunner, "limit": LimitRunner}
 
 
-def time_epochs(X, y, sizes, batch_size=128, lr=0.1, rounds=5, contenders=("numpy", "torch", "sklearn"),
-                seed=0, rounds_for=None, log=None, dataset=None):
+def time_epochs(X, y, sizes, batch_size=128, lr=0.1, rounds=5,
+                contenders=("numpy", "torch", "sklearn"), seed=0, rounds_for=None, log=None,
+                dataset=None):
     """Median seconds per epoch of each contender, measured in interleaved rounds."""
     runners, skipped = {}, {}
     for key in contenders:
@@ -299,7 +303,7 @@ def step_phases(model, X, y, batch_size=128, optimizer=None, epochs=5):
                 watch.lap(f"z{l} = a{l - 1} W{l}ᵀ + b{l}")
                 a = layer.a = layer.activation.forward(layer.z)
                 watch.lap(f"a{l} = {layer.activation.name}(z{l})")
-            loss, delta = model._fused_cross_entropy(yb)
+            _loss, delta = model._fused_cross_entropy(yb)
             watch.lap(f"loss and δ{L} = (p − Y)/B")
             for l in range(L, 0, -1):
                 grad = model.layers[l - 1].backward_delta(delta)
@@ -340,12 +344,13 @@ def fit_exponent(flops, seconds):
 def machine():
     """CPU model, cores, NumPy and its BLAS: the line the README's table is quoted with."""
     cpuinfo = Path("/proc/cpuinfo")
-    names = [line.split(":", 1)[1].strip() for line in
-             (cpuinfo.read_text().splitlines() if cpuinfo.is_file() else []) if line.startswith("model name")]
+    lines = cpuinfo.read_text().splitlines() if cpuinfo.is_file() else []
+    names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
     cpu = names[0] if names else (platform.processor() or platform.machine())
     deps = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})
     blas = f"{deps.get('name', '?')} {deps.get('version', '')}".strip()
-    return f"{cpu}, {os.cpu_count()} cores, NumPy {np.__version__} ({blas}), Python {platform.python_version()}"
+    return (f"{cpu}, {os.cpu_count()} cores, NumPy {np.__version__} ({blas}), "
+            f"Python {platform.python_version()}")
 
 
 # --- the whole benchmark --------------------------------------------------------------------
@@ -359,8 +364,8 @@ def run(dataset="fashion-mnist", rounds=7, quick=False, out_dir="runs/bench", lo
         X, y = X[:12000], y[:12000]
     n, B, lr = len(X), 128, 0.1
     sizes = [X.shape[1], 256, data.n_classes]
-    lines = [f"Machine: {machine()}", f"Data: {data.name}, {n:,} x {X.shape[1]} float32, batch {B}, "
-             f"SGD lr {lr}"]
+    lines = [f"Machine: {machine()}",
+             f"Data: {data.name}, {n:,} x {X.shape[1]} float32, batch {B}, SGD lr {lr}"]
     log("\n".join(lines))
     flops = epoch_flops(sizes, n, B)
     contenders = tuple(contenders) + ("bare", "matmuls", "limit")   # measured in the same rounds
@@ -382,15 +387,15 @@ def run(dataset="fashion-mnist", rounds=7, quick=False, out_dir="runs/bench", lo
     for key in ("torch", "sklearn"):
         if key in med:
             findings.append(f"handgrad NumPy takes {base / med[key]:.2f}× the time of the "
-                         f"{RUNNERS[key].name} per epoch ({_faster(base, med[key])})")
+                            f"{RUNNERS[key].name} per epoch ({_faster(base, med[key])})")
     peers = ", ".join(f"{med['bare'] / med[k]:.2f}× the {RUNNERS[k].name}'s time"
                       for k in ("torch", "sklearn") if k in med)
-    findings.append(f"the bare NumPy step, written inline, takes {peers}: what a NumPy step reaches "
-                 f"with none of handgrad's modules, caches and checks; handgrad's step is "
-                 f"{_faster(base, med['bare'])} than it")
+    findings.append(f"the bare NumPy step, written inline, takes {peers}: what a NumPy step "
+                    f"reaches with none of handgrad's modules, caches and checks; handgrad's "
+                    f"step is {_faster(base, med['bare'])} than it")
     findings.append(f"handgrad NumPy takes {base / limit:.2f}× the GEMM-bound limit; its matrix "
-                 f"products alone take {med['matmuls'] / limit:.2f}×, so everything else in the "
-                 f"step is {100 * (1 - med['matmuls'] / base):.0f}% of its time")
+                    f"products alone take {med['matmuls'] / limit:.2f}×, so everything else in "
+                    f"the step is {100 * (1 - med['matmuls'] / base):.0f}% of its time")
     log("\n".join(table + findings))
 
     # scaling: width, batch size, depth (NumPy, PyTorch, scikit-learn)
@@ -413,30 +418,34 @@ def run(dataset="fashion-mnist", rounds=7, quick=False, out_dir="runs/bench", lo
     upper = fit_exponent(flops_w[1:], [r["numpy"] for r in width[1:]])   # 256 -> 1024
     floor_exponent = fit_exponent(flops_w, [r["matmuls"] for r in width])
     shown = [c for c in light if c != "limit" and c in sweep_rows[0]]
-    sweep_table = ["| sweep | layers | batch | GFLOP | " + " | ".join(RUNNERS[c].name for c in shown)
-                   + " | NumPy / PyTorch | NumPy / scikit-learn | NumPy / limit | products alone / limit |",
+    names = " | ".join(RUNNERS[c].name for c in shown)
+    sweep_table = [f"| sweep | layers | batch | GFLOP | {names} | NumPy / PyTorch "
+                   "| NumPy / scikit-learn | NumPy / limit | products alone / limit |",
                    "|---|---|---|---|" + "---|" * (len(shown) + 4)]
     for r in sweep_rows:
         cells = " | ".join(f"{r[c]:.3f}" for c in shown)
         ratio_t = f"{r['numpy'] / r['torch']:.2f}" if "torch" in r else "-"
         ratio_s = f"{r['numpy'] / r['sklearn']:.2f}" if "sklearn" in r else "-"
-        sweep_table.append(f"| {r['kind']} | {r['sizes']} | {r['batch']} | {r['gflop']:.1f} | {cells} | "
-                           f"{ratio_t} | {ratio_s} | {r['numpy'] / r['limit']:.2f} | "
+        sweep_table.append(f"| {r['kind']} | {r['sizes']} | {r['batch']} | {r['gflop']:.1f} "
+                           f"| {cells} | {ratio_t} | {ratio_s} | {r['numpy'] / r['limit']:.2f} | "
                            f"{r['matmuls'] / r['limit']:.2f} |")
     log("\n".join(sweep_table))
     log(f"time ∝ FLOPs^{exponent:.2f} over the width sweep, ^{upper:.2f} from width 256 to 1024 "
-        f"(1 would be time proportional to work); the matrix products alone ∝ FLOPs^{floor_exponent:.2f}")
+        f"(1 would be time proportional to work); the matrix products alone "
+        f"∝ FLOPs^{floor_exponent:.2f}")
 
     phases = step_phases(MLP(sizes, seed=0), X, y, B, SGD(lr))
     total = sum(phases.values())
     phase_table = ["| phase of the step | ms / epoch | share |", "|---|---|---|"]
-    phase_table += [f"| {name} | {1e3 * t:.1f} | {100 * t / total:.0f}% |" for name, t in phases.items()]
+    phase_table += [f"| {name} | {1e3 * t:.1f} | {100 * t / total:.0f}% |"
+                    for name, t in phases.items()]
     phase_table.append(f"| the whole step | {1e3 * total:.1f} | 100% |")
     log("\n".join(phase_table))
 
     mem = peak_training_memory(X, y, sizes, B, lr)
-    mem_line = (f"peak memory of training beyond the data: {mem['measured_peak_bytes'] / 2**20:.2f} MiB "
-                f"measured (tracemalloc), {mem['trace_training_bytes'] / 2**20:.2f} MiB predicted by "
+    mem_line = (f"peak memory of training beyond the data: "
+                f"{mem['measured_peak_bytes'] / 2**20:.2f} MiB measured (tracemalloc), "
+                f"{mem['trace_training_bytes'] / 2**20:.2f} MiB predicted by "
                 f"`handgrad trace` (parameters, gradients and caches)")
     log(mem_line)
 
@@ -458,15 +467,17 @@ def _faster(ours, theirs):
 
 def _write(report, out, mem_line):
     out.mkdir(parents=True, exist_ok=True)
-    text = ["# Speed of one training epoch", "", *[x for line in report["lines"] for x in (line, "")],
+    text = ["# Speed of one training epoch", "",
+            *[x for line in report["lines"] for x in (line, "")],
             f"float32 GEMM rate measured in this run (median of the rounds): "
             f"{report['rate'] / 1e9:.0f} GFLOP/s; "
             f"the epoch's matrix multiplies: {report['flops'] / 1e9:.1f} GFLOP.", "",
             *report["table"], "", *[f"- {m}" for m in report["findings"]], "",
             "## Scaling (median of interleaved rounds)", "", *report["sweep_table"], "",
             f"Time per epoch ∝ FLOPs^{report['exponent']:.2f} over the width sweep (64 to 1024); "
-            f"^{report['exponent_upper']:.2f} from 256 to 1024, where the matrix products dominate; "
-            f"the matrix products alone grow as FLOPs^{report['floor_exponent']:.2f}.", "",
+            f"^{report['exponent_upper']:.2f} from 256 to 1024, where the matrix products "
+            f"dominate; the matrix products alone grow as "
+            f"FLOPs^{report['floor_exponent']:.2f}.", "",
             "## Where the step's time goes (handgrad NumPy, median of 5 epochs)", "",
             *report["phase_table"], "",
             f"Memory: {mem_line}.", ""]
@@ -488,7 +499,8 @@ def _write(report, out, mem_line):
                 if c in rows[0]:
                     ax.plot(xs, [r[c] for r in rows], "--" if c == "limit" else "-o",
                             label=RUNNERS[c].name)
-            ax.set(xscale="log", yscale="log", xlabel="GFLOP per epoch" if xkey == "gflop" else "batch size",
+            ax.set(xscale="log", yscale="log",
+                   xlabel="GFLOP per epoch" if xkey == "gflop" else "batch size",
                    ylabel="seconds per epoch", title=f"{kind} sweep")
             ax.set_xticks(xs, [f"{x:.0f}" for x in xs])           # label the measured points only
             ax.xaxis.set_minor_formatter(NullFormatter())
@@ -528,7 +540,7 @@ def main(dataset, rounds, quick, out_dir, publish, contenders):
         report = run(dataset, rounds=rounds, quick=quick, out_dir=out_dir, log=click.echo,
                      contenders=tuple(c.strip() for c in contenders.split(",")))
     except (ValueError, FileNotFoundError) as e:
-        raise click.ClickException(str(e))
+        raise click.ClickException(str(e)) from None
     click.echo(f"wrote {out_dir}/results.md, results.json, scaling.png")
     if publish:
         _write(report, HERE, report["memory_line"])

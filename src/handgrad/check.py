@@ -22,23 +22,28 @@ forward table (operation, formula, shape), the backward table (each
 gradient, its formula, its shape), the parameter count and the memory table.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .mlp import MLP
 from .nn.dropout import Dropout
 from .nn.module import Module, submodules
 
-
 # --- walking a module --------------------------------------------------------------------
 
-def _key(a):
+def _key(a: np.ndarray) -> tuple[int, int]:
     """One key per block of memory: (address, bytes)."""
     return a.__array_interface__["data"][0], a.nbytes
 
 
-def held_arrays(model):
+def held_arrays(model: Module) -> list[np.ndarray]:
     """Every distinct NumPy array the model's modules hold (parameters, gradients, caches)."""
-    arrays = {}
+    arrays: dict[tuple[int, int], np.ndarray] = {}
     for m in submodules(model):
         for value in vars(m).values():
             for a in (value.values() if isinstance(value, dict) else
@@ -48,14 +53,14 @@ def held_arrays(model):
     return list(arrays.values())
 
 
-def held_bytes(model):
+def held_bytes(model: Module) -> int:
     """The bytes of every distinct array the model holds: the real memory, measured."""
     return sum(a.nbytes for a in held_arrays(model))
 
 
 # --- gradient checking -------------------------------------------------------------------
 
-def rel_error(a, n):
+def rel_error(a: np.ndarray, n: np.ndarray) -> np.ndarray:
     """|a - n| / (|a| + |n| + 1e-8), elementwise."""
     return np.abs(a - n) / (np.abs(a) + np.abs(n) + 1e-8)
 
@@ -63,32 +68,35 @@ def rel_error(a, n):
 class GradcheckReport:
     """One row per parameter: name, shape, max relative error, worst index and both values there."""
 
-    def __init__(self, rows, tol, noise_floor):
+    def __init__(self, rows: list[dict[str, Any]], tol: float, noise_floor: float) -> None:
         self.rows, self.tol, self.noise_floor = rows, tol, noise_floor
 
     @property
-    def max_error(self):
+    def max_error(self) -> float:
         return max((r["max_error"] for r in self.rows), default=0.0)
 
     @property
-    def passed(self):
+    def passed(self) -> bool:
         return all(r["passed"] for r in self.rows)
 
-    def __getitem__(self, name):
+    def __getitem__(self, name: str) -> dict[str, Any]:
         return next(r for r in self.rows if r["name"] == name)
 
-    def __str__(self):
+    def __str__(self) -> str:
         lines = [f"{'parameter':<22} {'shape':<12} {'max rel error':>13}  {'worst index':<12} "
                  f"{'analytic':>12} {'numeric':>12}  ok"]
         for r in self.rows:
             ok = ("yes" if r["max_error"] <= self.tol else "yes*") if r["passed"] else "NO"
-            lines.append(f"{r['name']:<22} {str(r['shape']):<12} {r['max_error']:>13.2e}  "
-                         f"{str(r['worst_index']):<12} {r['analytic']:>12.5e} {r['numeric']:>12.5e}  {ok}")
+            lines.append(f"{r['name']:<22} {r['shape']!s:<12} {r['max_error']:>13.2e}  "
+                         f"{r['worst_index']!s:<12} {r['analytic']:>12.5e} "
+                         f"{r['numeric']:>12.5e}  {ok}")
         noisy = sum(r["at_noise_floor"] for r in self.rows)
         if not self.passed:
-            lines.append(f"FAILED: max relative error {self.max_error:.2e} > tolerance {self.tol:g}")
+            lines.append(f"FAILED: max relative error {self.max_error:.2e} "
+                         f"> tolerance {self.tol:g}")
         elif self.max_error <= self.tol:
-            lines.append(f"passed: max relative error {self.max_error:.2e} <= tolerance {self.tol:g}")
+            lines.append(f"passed: max relative error {self.max_error:.2e} "
+                         f"<= tolerance {self.tol:g}")
         else:
             lines.append(f"passed: max relative error {self.max_error:.2e} is above the tolerance "
                          f"{self.tol:g} only at {noisy} entries (yes*) whose analytic and numeric "
@@ -100,7 +108,7 @@ class GradcheckReport:
     __repr__ = __str__
 
 
-def _numeric_grad(f, x, eps):
+def _numeric_grad(f: Callable[[], float], x: np.ndarray, eps: float) -> np.ndarray:
     """Central differences of the scalar f() with respect to every entry of x (changed in place)."""
     grad = np.zeros_like(x)
     flat, g = x.reshape(-1), grad.reshape(-1)
@@ -115,7 +123,8 @@ def _numeric_grad(f, x, eps):
     return grad
 
 
-def _row(name, analytic, numeric, tol, noise_floor):
+def _row(name: str, analytic: np.ndarray, numeric: np.ndarray, tol: float,
+         noise_floor: float) -> dict[str, Any]:
     err = rel_error(analytic, numeric)
     within_noise = np.abs(analytic - numeric) <= noise_floor
     i = np.unravel_index(int(np.argmax(err)), err.shape) if err.size else ()
@@ -127,7 +136,8 @@ def _row(name, analytic, numeric, tol, noise_floor):
             "at_noise_floor": int(np.sum((err > tol) & within_noise))}
 
 
-def gradcheck(model, X, y=None, *, eps=1e-5, tol=1e-6, training=True, seed=0):
+def gradcheck(model: Module, X: ArrayLike, y: ArrayLike | None = None, *, eps: float = 1e-5,
+              tol: float = 1e-6, training: bool = True, seed: int = 0) -> GradcheckReport:
     """Compare every analytic gradient of ``model`` with central differences.
 
     ``model`` is an MLP (the loss is its own, against ``y``) or any Module (the
@@ -141,11 +151,13 @@ def gradcheck(model, X, y=None, *, eps=1e-5, tol=1e-6, training=True, seed=0):
         raise ValueError("gradient checks need float64 inputs and parameters (float32 rounding "
                          f"swamps a finite difference); got X {X.dtype}"
                          + (f", {bad[0]} {model.params[bad[0]].dtype}" if bad else ""))
+    is_mlp = isinstance(model, MLP)
+    if is_mlp and y is None:
+        raise ValueError("checking an MLP needs the targets y its loss compares with; got None")
     saved = model.state_dict()
     dropouts = [m for m in submodules(model) if isinstance(m, Dropout)]
-    is_mlp = isinstance(model, MLP)
     try:
-        if is_mlp:
+        if isinstance(model, MLP) and y is not None:
             L0 = model.loss_and_grad(X, y, training)
             loss = lambda: model.loss_of(X, y, training)           # noqa: E731
         else:
@@ -174,18 +186,21 @@ def gradcheck(model, X, y=None, *, eps=1e-5, tol=1e-6, training=True, seed=0):
 class Trace:
     """Forward and backward tables, parameter count and memory of a model at one batch size."""
 
-    def __init__(self, batch, forward, backward, params, memory, itemsize, dtype):
+    def __init__(self, batch: int, forward: list[tuple[str, str, str]],
+                 backward: list[tuple[str, str, str]], params: int, memory: dict[str, int],
+                 itemsize: int, dtype: str) -> None:
         self.batch, self.forward, self.backward = batch, forward, backward
         self.params, self.memory, self.itemsize, self.dtype = params, memory, itemsize, dtype
 
-    def floats(self, what):
+    def floats(self, what: str) -> int:
         return self.memory[what] // self.itemsize
 
-    def bytes(self, what):
+    def bytes(self, what: str) -> int:
         return self.memory[what]
 
-    def __str__(self):
-        out = [f"Forward (batch B = {self.batch})", _table(["operation", "formula", "shape"], self.forward),
+    def __str__(self) -> str:
+        out = [f"Forward (batch B = {self.batch})",
+               _table(["operation", "formula", "shape"], self.forward),
                "", "Backward", _table(["gradient", "formula", "shape"], self.backward), "",
                f"Parameters: {self.params:,}", "",
                f"Memory ({self.dtype}, {self.itemsize} bytes per float)",
@@ -194,26 +209,28 @@ class Trace:
         return "\n".join(out)
 
 
-def _human(n):
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
+def _human(n: float) -> str:
+    for unit in ("B", "KiB", "MiB"):
+        if n < 1024:
             return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
         n /= 1024
+    return f"{n:,.1f} GiB"
 
 
-def _table(header, rows):
+def _table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     rows = [tuple(str(c) for c in r) for r in rows]
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+              for i, h in enumerate(header)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     return "\n".join([fmt.format(*header), fmt.format(*("-" * w for w in widths))]
                      + [fmt.format(*r) for r in rows])
 
 
-def _shape(a):
+def _shape(a: Any) -> str:
     return str(tuple(np.shape(a)))
 
 
-def _sample_targets(model, B, rng):
+def _sample_targets(model: MLP, B: int, rng: np.random.Generator) -> np.ndarray:
     K = model.layer_sizes[-1]
     if model.task == "classification":
         return rng.integers(0, K, B)
@@ -222,7 +239,7 @@ def _sample_targets(model, B, rng):
     return rng.standard_normal((B, K))
 
 
-def trace(model, batch=64, seed=0):
+def trace(model: MLP | Sequence[int], batch: int = 64, seed: int = 0) -> Trace:
     """Trace ``model`` (an MLP, or layer sizes for a ReLU/softmax MLP) at batch size ``batch``."""
     if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
         raise ValueError(f"batch must be a positive integer; got {batch!r}")
@@ -272,7 +289,8 @@ def trace(model, batch=64, seed=0):
             pre = f"h{l}" if layer.norm is not None else f"z{l}"
             bwd.append((f"d{pre}", f"da{l} ⊙ {layer.activation.name}'({pre})", _shape(layer.a)))
             if layer.norm is not None:
-                bwd.append((f"dγ{l}", f"sum(dh{l} ⊙ x̂{l}, axis=0)", _shape(layer.norm.grads["weight"])))
+                bwd.append((f"dγ{l}", f"sum(dh{l} ⊙ x̂{l}, axis=0)",
+                            _shape(layer.norm.grads["weight"])))
                 if "bias" in layer.norm.grads:
                     bwd.append((f"dβ{l}", f"sum(dh{l}, axis=0)", _shape(layer.norm.grads["bias"])))
                 bwd.append((f"dz{l}", f"{layer.norm.name}norm_backward(dh{l})", _shape(layer.z)))
@@ -284,11 +302,12 @@ def trace(model, batch=64, seed=0):
     return Trace(B, fwd, bwd, model.count_params(), memory, model.dtype.itemsize, model.dtype.name)
 
 
-def _memory(model, X):
-    """Bytes held after a forward and backward, by kind (each array once); and what inference needs."""
+def _memory(model: MLP, X: np.ndarray) -> dict[str, int]:
+    """Bytes held after a forward and backward, by kind (each array once), and what inference
+    needs."""
     counted = set()
 
-    def total(arrays):
+    def total(arrays: Iterable[np.ndarray | None]) -> int:
         n = 0
         for a in arrays:
             if a is not None and _key(a) not in counted:
@@ -313,7 +332,8 @@ def _memory(model, X):
         a for a in extra if isinstance(a, np.ndarray))
     mem["training total"] = sum(mem.values())
     B = len(X)
-    live = max(B * (l.W.shape[1] + l.W.shape[0]) for l in layers) * X.itemsize  # a layer's input + output
+    # the most a layer needs at once: its input and its output
+    live = max(B * (l.W.shape[1] + l.W.shape[0]) for l in layers) * X.itemsize
     mem["inference total"] = (mem["weights"] + mem["biases"] + mem.get("norm parameters (γ, β)", 0)
                               + mem.get("norm running statistics", 0) + live)
     return mem

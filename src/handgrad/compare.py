@@ -17,7 +17,6 @@ from .optim import make_optimizer
 from .plot import pyplot, whole_epoch_ticks
 from .twins import twin_module
 
-
 # --- one runner per backend: the same epoch, each backend's own way -----------------------
 
 class NumpyRunner:

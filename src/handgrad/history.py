@@ -2,6 +2,11 @@
 run whose loss diverges. Floor 2, beside the loop that writes them and the checkpoints that
 keep them."""
 
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
 
 class DivergenceError(FloatingPointError):
     """Training produced a NaN or infinite loss."""
@@ -14,26 +19,26 @@ class History:
     the epoch's last step (the norm before any clipping).
     """
 
-    def __init__(self, rows=None):
-        self.rows = list(rows or [])
+    def __init__(self, rows: Iterable[dict[str, Any]] | None = None) -> None:
+        self.rows: list[dict[str, Any]] = list(rows or [])
         self.interrupted = False
         self.stopped_early = False
 
-    def append(self, row):
+    def append(self, row: dict[str, Any]) -> None:
         self.rows.append(row)
 
-    def column(self, key):
+    def column(self, key: str) -> list[Any]:
         return [row.get(key) for row in self.rows]
 
-    def best_epoch(self, key="val_loss"):
+    def best_epoch(self, key: str = "val_loss") -> int | None:
         values = [(row[key], row["epoch"]) for row in self.rows if row.get(key) is not None]
         return min(values)[1] if values else None
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.rows)
 
-    def __getitem__(self, i):
+    def __getitem__(self, i: int) -> dict[str, Any]:
         return self.rows[i]
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"History({len(self.rows)} epochs)"

@@ -1,4 +1,7 @@
-"""Images in, model inputs out: PNG (via Pillow) or .npy, shaped and scaled like the training data."""
+"""Images in, model inputs out: PNG (via Pillow) or .npy, shaped and scaled like the training
+data."""
+
+from __future__ import annotations
 
 import math
 from pathlib import Path
@@ -6,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 
-def load_inputs(path, n_features, resize=False):
+def load_inputs(path: str | Path, n_features: int, resize: bool = False) -> np.ndarray:
     """Rows (n, n_features) of float32 in [0, 1] from a PNG or a .npy file.
 
     A PNG is made greyscale, must be the square the model was trained on
@@ -39,7 +42,9 @@ def load_inputs(path, n_features, resize=False):
         if not resize:
             raise ValueError(f"{path} is {img.size[0]}x{img.size[1]} but the model takes "
                              f"{side}x{side} images; pass --resize to shrink or stretch it")
-        img = img.resize((side, side), Image.LANCZOS)
+        # Image.LANCZOS: set at import time, so type checkers miss it (Pillow < 9.1 lacks
+        # Image.Resampling.LANCZOS)
+        img = img.resize((side, side), Image.LANCZOS)  # type: ignore[attr-defined]
     a = np.asarray(img, dtype=np.float32) / 255
     if a.mean() > 0.5:                       # light background: invert to MNIST's convention
         a = 1 - a

@@ -11,15 +11,20 @@ Writing goes to a temporary file in the same folder, is flushed to disk and
 then renamed over the target: a crash mid-save leaves the previous file whole.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import tempfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from .history import History
-from .optim import optimizer_from_state, schedule_from_state
+from .optim import Optimizer, Schedule, optimizer_from_state, schedule_from_state
 
 FORMAT = "handgrad-checkpoint/1"
 OPTIMIZER_PREFIX = "optimizer."
@@ -27,22 +32,22 @@ OPTIMIZER_PREFIX = "optimizer."
 # How to build a NumPy model from a checkpoint's spec, by the spec's "kind" ("mlp" when it
 # names none). A model class registers its builder where it is defined (handgrad.mlp does),
 # so this module, below the models, names none of them.
-MODEL_BUILDERS = {}
+MODEL_BUILDERS: dict[str, Callable[..., Any]] = {}
 
 
-def register_model(kind, build):
+def register_model(kind: str, build: Callable[..., Any]) -> None:
     """``build(spec, dtype=None)`` makes an untrained model of this kind from its spec."""
     MODEL_BUILDERS[kind] = build
 
 
-def to_numpy(value):
+def to_numpy(value: Any) -> np.ndarray:
     """A NumPy array from a NumPy, PyTorch or MLX array."""
     if hasattr(value, "detach"):           # torch.Tensor
         value = value.detach().cpu().numpy()
     return np.asarray(value)
 
 
-def atomic_write(path, data):
+def atomic_write(path: str | Path, data: bytes) -> None:
     """Write bytes to ``path`` via a temporary file and a rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -60,20 +65,21 @@ def atomic_write(path, data):
         raise
 
 
-def _umask():
+def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
 
 
-def save_tensors(path, tensors, metadata=None):
+def save_tensors(path: str | Path, tensors: Mapping[str, Any],
+                 metadata: Mapping[str, Any] | None = None) -> None:
     """Save a dict of arrays (any backend) and string metadata as one .safetensors file."""
     from safetensors.numpy import save
     arrays = {k: np.require(to_numpy(v), requirements="C") for k, v in tensors.items()}  # keeps 0-d
     atomic_write(path, save(arrays, metadata={k: str(v) for k, v in (metadata or {}).items()}))
 
 
-def load_tensors(path):
+def load_tensors(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """(tensors, metadata) from a .safetensors file, or a ValueError saying what is wrong."""
     from safetensors import SafetensorError, safe_open
     path = Path(path)
@@ -84,15 +90,20 @@ def load_tensors(path):
             metadata = f.metadata() or {}
             tensors = {k: f.get_tensor(k) for k in f.keys()}
     except (SafetensorError, OSError, ValueError) as e:
-        raise ValueError(f"{path} is not a readable checkpoint (a .safetensors file): {e}") from None
+        raise ValueError(f"{path} is not a readable checkpoint (a .safetensors file): "
+                         f"{e}") from None
     return tensors, metadata
 
 
-def save_checkpoint(path, model, *, optimizer=None, schedule=None, history=None, rng=None,
-                    extra=None):
+def save_checkpoint(path: str | Path, model: Any, *, optimizer: Any = None,
+                    schedule: Any = None, history: History | None = None,
+                    rng: np.random.Generator | None = None,
+                    extra: Mapping[str, Any] | None = None) -> None:
     """Save ``model`` (anything with ``spec`` and ``state_dict()``) and its training state.
 
-    ``rng`` defaults to ``model.rng`` when the model has one.
+    ``optimizer`` and ``schedule`` are anything with a ``state_dict()`` (a handgrad
+    optimizer and schedule, or a twin's); ``rng`` defaults to ``model.rng`` when the
+    model has one.
     """
     tensors = dict(model.state_dict())
     meta = {"format": FORMAT, "spec": json.dumps(model.spec)}
@@ -117,54 +128,55 @@ def save_checkpoint(path, model, *, optimizer=None, schedule=None, history=None,
 class Snapshot:
     """A spec and a state dict: what save_checkpoint needs, from any backend."""
 
-    def __init__(self, spec, state):
+    def __init__(self, spec: dict[str, Any], state: dict[str, Any]) -> None:
         self.spec, self._state = spec, state
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         return self._state
 
 
 class Checkpoint:
     """What a checkpoint file holds: ``state`` (model tensors), ``spec`` and the training state."""
 
-    def __init__(self, tensors, metadata, path=None):
+    def __init__(self, tensors: Mapping[str, np.ndarray], metadata: Mapping[str, str],
+                 path: str | None = None) -> None:
         self.path = path
         self.metadata = metadata
         if "spec" not in metadata:
             raise ValueError(f"{path} has no handgrad spec in its metadata; "
                              "was it written by handgrad.io.save_checkpoint?")
-        self.spec = json.loads(metadata["spec"])
+        self.spec: dict[str, Any] = json.loads(metadata["spec"])
         self.state = {k: v for k, v in tensors.items() if not k.startswith(OPTIMIZER_PREFIX)}
         self.optimizer_tensors = {k[len(OPTIMIZER_PREFIX):]: v for k, v in tensors.items()
                                   if k.startswith(OPTIMIZER_PREFIX)}
 
-    def meta(self, key, default=None):
+    def meta(self, key: str, default: Any = None) -> Any:
         return json.loads(self.metadata[key]) if key in self.metadata else default
 
-    def optimizer(self):
+    def optimizer(self) -> Optimizer | None:
         """The optimizer, rebuilt with its moments and step count (None if not saved)."""
         sd = self.meta("optimizer")
         if sd is None:
             return None
-        state = {}
+        state: dict[str, dict[str, np.ndarray]] = {}
         for key, array in self.optimizer_tensors.items():
             name, slot = key.rsplit(".", 1)
             state.setdefault(name, {})[slot] = array
         return optimizer_from_state({**sd, "state": state})
 
-    def schedule(self):
+    def schedule(self) -> Schedule | None:
         sd = self.meta("schedule")
         return None if sd is None else schedule_from_state(sd)
 
-    def history(self):
+    def history(self) -> History:
         return History(self.meta("history", []))
 
-    def model(self, dtype=None):
+    def model(self, dtype: DTypeLike | None = None) -> Any:
         """The NumPy model (an MLP) with these weights and its generator's saved state."""
         kind = self.spec.get("kind", "mlp")
         if kind not in MODEL_BUILDERS:
-            raise ValueError(f"{self.path} holds a {kind!r} model; known kinds: "
-                             f"{', '.join(sorted(MODEL_BUILDERS)) or 'none (import handgrad first)'}")
+            known = ", ".join(sorted(MODEL_BUILDERS)) or "none (import handgrad first)"
+            raise ValueError(f"{self.path} holds a {kind!r} model; known kinds: {known}")
         model = MODEL_BUILDERS[kind](self.spec, dtype=dtype)
         model.load_state_dict(self.state)
         rng_state = self.meta("rng")
@@ -173,12 +185,12 @@ class Checkpoint:
         return model
 
 
-def load_checkpoint(path):
+def load_checkpoint(path: str | Path) -> Checkpoint:
     """Read a checkpoint file; build the model with ``.model()``."""
     tensors, metadata = load_tensors(path)
     return Checkpoint(tensors, metadata, path=str(path))
 
 
-def load_model(path, dtype=None):
+def load_model(path: str | Path, dtype: DTypeLike | None = None) -> Any:
     """The NumPy MLP saved at ``path``."""
     return load_checkpoint(path).model(dtype=dtype)

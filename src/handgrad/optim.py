@@ -12,52 +12,72 @@ Each update below is ``torch.optim``'s, in the same order, so the PyTorch twin
 agrees number for number.
 """
 
+from __future__ import annotations
+
 import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
 
 import numpy as np
+
+
+class Parametrized(Protocol):
+    """What an optimizer updates: a model or module with ``params`` and ``grads``."""
+
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        """Parameters by name, changed in place by ``step``."""
+
+    @property
+    def grads(self) -> dict[str, np.ndarray]:
+        """Gradients by name: the same names and shapes as ``params``."""
 
 
 class Optimizer:
     """Base class: the step count ``t``, per-parameter ``state`` and its state dict."""
 
-    hyper = ()   # names of the hyperparameters saved in the state dict
+    hyper: tuple[str, ...] = ()   # names of the hyperparameters saved in the state dict
 
-    def __init__(self, lr):
+    def __init__(self, lr: float) -> None:
         if not lr > 0:
             raise ValueError(f"learning rate must be positive; got {lr}")
         self.lr = lr
         self.t = 0          # steps taken
-        self.state = {}     # parameter name -> {slot: array}
-        self._buffers = {}  # parameter name -> scratch array (not state: never saved)
+        self.state: dict[str, dict[str, np.ndarray]] = {}   # parameter name -> {slot: array}
+        self._buffers: dict[str, np.ndarray] = {}  # name -> scratch array (not state: never saved)
 
-    def step(self, model):
+    def update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
+        """Change parameter ``p`` in place from its gradient ``g``; each optimizer defines it."""
+        raise NotImplementedError(f"{type(self).__name__} defines no update")
+
+    def step(self, model: Parametrized) -> None:
         """One update of every parameter of ``model`` from its current gradients."""
         self.t += 1
         grads = model.grads
         for name, p in model.params.items():
             self.update(name, p, grads[name])
 
-    def buffer(self, name, like):
+    def buffer(self, name: str, like: np.ndarray) -> np.ndarray:
         """A scratch array shaped like the parameter, made once: updates allocate nothing."""
         buf = self._buffers.get(name)
         if buf is None or buf.shape != like.shape or buf.dtype != like.dtype:
             buf = self._buffers[name] = np.empty_like(like)
         return buf
 
-    def slot(self, name, key, like):
+    def slot(self, name: str, key: str, like: np.ndarray) -> np.ndarray:
         """The state array ``key`` of parameter ``name``, made as zeros on first use."""
         slots = self.state.setdefault(name, {})
         if key not in slots:
             slots[key] = np.zeros_like(like)
         return slots[key]
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         return {"type": type(self).__name__, "t": self.t, "lr": self.lr,
                 "hyper": {k: getattr(self, k) for k in self.hyper},
                 "state": {name: {k: a.copy() for k, a in slots.items()}
                           for name, slots in self.state.items()}}
 
-    def load_state_dict(self, sd):
+    def load_state_dict(self, sd: Mapping[str, Any]) -> None:
         if sd["type"] != type(self).__name__:
             raise ValueError(f"optimizer state is for {sd['type']}, not {type(self).__name__}")
         self.t, self.lr = int(sd["t"]), float(sd["lr"])
@@ -66,7 +86,7 @@ class Optimizer:
         self.state = {name: {k: np.array(a) for k, a in slots.items()}
                       for name, slots in sd["state"].items()}
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         args = ", ".join(f"{k}={getattr(self, k)!r}" for k in ("lr",) + self.hyper)
         return f"{type(self).__name__}({args})"
 
@@ -86,13 +106,14 @@ class SGD(Optimizer):
 
     hyper = ("momentum", "nesterov", "weight_decay")
 
-    def __init__(self, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0):
+    def __init__(self, lr: float = 0.01, momentum: float = 0.0, nesterov: bool = False,
+                 weight_decay: float = 0.0) -> None:
         super().__init__(lr)
         if nesterov and momentum <= 0:
             raise ValueError("Nesterov momentum needs momentum > 0")
         self.momentum, self.nesterov, self.weight_decay = momentum, nesterov, weight_decay
 
-    def update(self, name, p, g):
+    def update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
         if self.weight_decay:
             g = g + self.weight_decay * p                  # (…) L2: a new array, grads stay intact
         if self.momentum:
@@ -106,7 +127,7 @@ class SGD(Optimizer):
             v = slots["velocity"]
             g = g + self.momentum * v if self.nesterov else v
         step = self.buffer(name, p)
-        np.multiply(g, self.lr, out=step)                   # lr·g into a reused buffer: no allocation
+        np.multiply(g, self.lr, out=step)                   # lr·g, into a buffer made once
         p -= step                                           # in place
 
 
@@ -126,16 +147,17 @@ class Adam(Optimizer):
 
     hyper = ("betas", "eps", "weight_decay")
 
-    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+    def __init__(self, lr: float = 1e-3, betas: Sequence[float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0) -> None:
         super().__init__(lr)
         self.betas, self.eps, self.weight_decay = tuple(betas), eps, weight_decay
 
-    def update(self, name, p, g):
+    def update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
         if self.weight_decay:
             g = g + self.weight_decay * p                  # L2, coupled with the adaptive scaling
         self.adam_step(name, p, g)
 
-    def adam_step(self, name, p, g):
+    def adam_step(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
         b1, b2 = self.betas
         m = self.slot(name, "m", p)
         v = self.slot(name, "v", p)
@@ -168,20 +190,22 @@ class AdamW(Adam):
     the decay is not divided by √v̂, so every weight shrinks at the same rate.
     """
 
-    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
+    def __init__(self, lr: float = 1e-3, betas: Sequence[float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.01) -> None:
         super().__init__(lr, betas, eps, weight_decay)
 
-    def update(self, name, p, g):
+    def update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
         if self.weight_decay:
             p *= 1 - self.lr * self.weight_decay            # in place: decoupled decay
         self.adam_step(name, p, g)
 
 
-OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW}
+OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam, "adamw": AdamW}
 
 
-def make_optimizer(name, lr, *, momentum=0.0, nesterov=False, weight_decay=None,
-                   betas=(0.9, 0.999), eps=1e-8):
+def make_optimizer(name: str, lr: float, *, momentum: float = 0.0, nesterov: bool = False,
+                   weight_decay: float | None = None, betas: Sequence[float] = (0.9, 0.999),
+                   eps: float = 1e-8) -> Optimizer:
     """An optimizer from its name: "sgd", "momentum" (SGD with momentum 0.9 unless
     given), "nesterov", "adam" or "adamw".
 
@@ -199,10 +223,11 @@ def make_optimizer(name, lr, *, momentum=0.0, nesterov=False, weight_decay=None,
     if key == "sgd":
         return SGD(lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay or 0.0)
     decay = (0.01 if key == "adamw" else 0.0) if weight_decay is None else weight_decay
-    return OPTIMIZERS[key](lr, betas=tuple(betas), eps=eps, weight_decay=decay)
+    adam = AdamW if key == "adamw" else Adam
+    return adam(lr, betas=tuple(betas), eps=eps, weight_decay=decay)
 
 
-def optimizer_from_state(sd):
+def optimizer_from_state(sd: Mapping[str, Any]) -> Optimizer:
     """Rebuild an optimizer (hyperparameters and state) from its state dict."""
     cls = {c.__name__: c for c in OPTIMIZERS.values()}[sd["type"]]
     opt = cls(lr=sd["lr"], **{k: tuple(v) if isinstance(v, list) else v
@@ -216,38 +241,42 @@ def optimizer_from_state(sd):
 class Schedule:
     """lr = schedule(t), t = optimizer steps taken so far (0 for the first step)."""
 
-    def state_dict(self):
+    def __call__(self, t: int) -> float:
+        """The learning rate for step t; each schedule defines it."""
+        raise NotImplementedError(f"{type(self).__name__} defines no rate")
+
+    def state_dict(self) -> dict[str, Any]:
         return {"type": type(self).__name__, **self.__dict__}
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.__dict__.items())})"
 
 
 class Constant(Schedule):
-    def __init__(self, lr):
+    def __init__(self, lr: float) -> None:
         self.lr = lr
 
-    def __call__(self, t):
+    def __call__(self, t: int) -> float:
         return self.lr
 
 
 class StepDecay(Schedule):
     """lr · γ^⌊t / step_size⌋ (PyTorch's StepLR, counted in steps)."""
 
-    def __init__(self, lr, step_size, gamma=0.1):
+    def __init__(self, lr: float, step_size: int, gamma: float = 0.1) -> None:
         self.lr, self.step_size, self.gamma = lr, step_size, gamma
 
-    def __call__(self, t):
+    def __call__(self, t: int) -> float:
         return self.lr * self.gamma ** (t // self.step_size)
 
 
 class Cosine(Schedule):
     """min_lr + (lr - min_lr)·(1 + cos(π·t/total))/2, then min_lr (CosineAnnealingLR)."""
 
-    def __init__(self, lr, total_steps, min_lr=0.0):
+    def __init__(self, lr: float, total_steps: int, min_lr: float = 0.0) -> None:
         self.lr, self.total_steps, self.min_lr = lr, total_steps, min_lr
 
-    def __call__(self, t):
+    def __call__(self, t: int) -> float:
         frac = min(t, self.total_steps) / self.total_steps
         return self.min_lr + (self.lr - self.min_lr) * (1 + math.cos(math.pi * frac)) / 2
 
@@ -259,23 +288,25 @@ class Warmup(Schedule):
     not taken at lr 0.
     """
 
-    def __init__(self, after, warmup_steps):
+    def __init__(self, after: Schedule | float, warmup_steps: int) -> None:
         self.after = after if isinstance(after, Schedule) else Constant(after)
         self.warmup_steps = warmup_steps
 
-    def __call__(self, t):
+    def __call__(self, t: int) -> float:
         if t < self.warmup_steps:
             return self.after(0) * (t + 1) / self.warmup_steps
         return self.after(t - self.warmup_steps)
 
-    def state_dict(self):
-        return {"type": "Warmup", "after": self.after.state_dict(), "warmup_steps": self.warmup_steps}
+    def state_dict(self) -> dict[str, Any]:
+        return {"type": "Warmup", "after": self.after.state_dict(),
+                "warmup_steps": self.warmup_steps}
 
 
-SCHEDULES = {c.__name__: c for c in (Constant, StepDecay, Cosine, Warmup)}
+SCHEDULES: dict[str, type[Schedule]] = {
+    c.__name__: c for c in (Constant, StepDecay, Cosine, Warmup)}
 
 
-def schedule_from_state(sd):
+def schedule_from_state(sd: Mapping[str, Any]) -> Schedule:
     """Rebuild a schedule from its state dict."""
     sd = dict(sd)
     cls = SCHEDULES[sd.pop("type")]
@@ -284,13 +315,14 @@ def schedule_from_state(sd):
     return cls(**sd)
 
 
-def global_norm(grads):
+def global_norm(grads: dict[str, np.ndarray] | Iterable[np.ndarray]) -> float:
     """√(Σ ‖g‖²) over every gradient array (dict values or a list)."""
     arrays = grads.values() if isinstance(grads, dict) else grads
     return math.sqrt(sum(float(np.dot(g.ravel(), g.ravel())) for g in arrays))
 
 
-def clip_grad_norm(grads, max_norm):
+def clip_grad_norm(grads: dict[str, np.ndarray] | Iterable[np.ndarray],
+                   max_norm: float) -> float:
     """Scale all gradients in place so their global norm is at most ``max_norm``.
 
     As torch.nn.utils.clip_grad_norm_: factor min(1, max_norm / (norm + 1e-6)).

@@ -1,9 +1,16 @@
 """Pictures of a training run (matplotlib, drawn off-screen to files)."""
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 
-def pyplot():
+def pyplot() -> Any:
     """matplotlib.pyplot on the file-only Agg backend, or a clear ImportError."""
     try:
         import matplotlib
@@ -14,14 +21,15 @@ def pyplot():
     return plt
 
 
-def whole_epoch_ticks(ax):
+def whole_epoch_ticks(ax: Any) -> None:
     """Ticks on the x axis at whole epochs only (no 1.5, 2.5)."""
     from matplotlib.ticker import MaxNLocator
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
-def plot_history(history, path):
-    """Train and validation loss, and validation accuracy, per epoch."""
+def plot_history(history: Any, path: str | Path) -> str | Path:
+    """Train and validation loss, and validation accuracy, per epoch (from a History or
+    its rows)."""
     plt = pyplot()
     rows = history.rows if hasattr(history, "rows") else history
     epochs = [r["epoch"] for r in rows]
@@ -44,14 +52,15 @@ def plot_history(history, path):
     return path
 
 
-def confusion_matrix(y_true, y_pred, n_classes):
+def confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, n_classes: int) -> np.ndarray:
     """counts[i, j] = examples of class i predicted as j."""
     counts = np.zeros((n_classes, n_classes), dtype=np.int64)
     np.add.at(counts, (np.asarray(y_true), np.asarray(y_pred)), 1)
     return counts
 
 
-def plot_confusion(y_true, y_pred, classes, path):
+def plot_confusion(y_true: ArrayLike, y_pred: ArrayLike, classes: Sequence[str],
+                   path: str | Path) -> str | Path:
     plt = pyplot()
     cm = confusion_matrix(y_true, y_pred, len(classes))
     fig, ax = plt.subplots(figsize=(7, 6))
@@ -71,7 +80,9 @@ def plot_confusion(y_true, y_pred, classes, path):
     return path
 
 
-def plot_misclassified(X, y_true, y_pred, classes, image_shape, path, n=36):
+def plot_misclassified(X: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray,
+                       classes: Sequence[str], image_shape: tuple[int, ...], path: str | Path,
+                       n: int = 36) -> str | Path:
     """A grid of misclassified test images, each titled 'predicted (true)'."""
     plt = pyplot()
     wrong = np.flatnonzero(np.asarray(y_true) != np.asarray(y_pred))[:n]
@@ -83,14 +94,16 @@ def plot_misclassified(X, y_true, y_pred, classes, image_shape, path, n=36):
     for ax, i in zip(np.ravel(axes), wrong):
         ax.imshow(X[i].reshape(image_shape), cmap="gray_r")
         ax.set_title(f"{classes[y_pred[i]]} ({classes[y_true[i]]})", fontsize=7)
-    fig.suptitle(f"misclassified: predicted (true) — {np.sum(np.asarray(y_true) != np.asarray(y_pred))} in all")
+    n_wrong = np.sum(np.asarray(y_true) != np.asarray(y_pred))
+    fig.suptitle(f"misclassified: predicted (true) — {n_wrong} in all")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
 
 
-def plot_first_layer(W, image_shape, path, n=64):
+def plot_first_layer(W: np.ndarray, image_shape: tuple[int, ...], path: str | Path,
+                     n: int = 64) -> str | Path:
     """The first layer's weight rows drawn as images (what each hidden unit looks for)."""
     plt = pyplot()
     n = min(n, len(W))

@@ -1,14 +1,38 @@
 """Floor 2: toy generators and real datasets (MNIST, Fashion-MNIST, scikit-learn's digits)."""
 
+from __future__ import annotations
+
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
-from .datasets import (DATASETS, Standardizer, canonical_name, download, find, load_digits, load_fashion_mnist,
-                       load_idx_dataset, load_mnist, standardize, train_val_split)
+from .datasets import (
+    DATASETS,
+    Standardizer,
+    canonical_name,
+    download,
+    find,
+    load_digits,
+    load_fashion_mnist,
+    load_idx_dataset,
+    load_mnist,
+    standardize,
+    train_val_split,
+)
 from .idx import parse_idx, read_idx, write_idx
-from .toy import (TOY, make_blobs, make_checkerboard, make_circles, make_moons, make_quadrants,
-                  make_separable, make_sine, make_spiral, make_xor)
+from .toy import (
+    TOY,
+    make_blobs,
+    make_checkerboard,
+    make_circles,
+    make_moons,
+    make_quadrants,
+    make_separable,
+    make_sine,
+    make_spiral,
+    make_xor,
+)
 
 
 @dataclass
@@ -19,24 +43,25 @@ class Dataset:
     y_train: np.ndarray
     X_test: np.ndarray
     y_test: np.ndarray
-    n_classes: int = None
-    image_shape: tuple = None
-    classes: list = field(default_factory=list)
+    n_classes: int | None = None
+    image_shape: tuple[int, ...] | None = None
+    classes: list[str] = field(default_factory=list)
 
     @property
-    def n_features(self):
+    def n_features(self) -> int:
         return self.X_train.shape[1]
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"Dataset({self.name!r}: {len(self.X_train):,} train, {len(self.X_test):,} test, "
                 f"{self.n_features} features, {self.n_classes} classes)")
 
 
-def available_datasets():
+def available_datasets() -> list[str]:
     return ["digits", "mnist", "fashion-mnist"] + [k for k in TOY if k != "sine"]
 
 
-def load_dataset(name, data_dir=None, seed=0, allow_download=True):
+def load_dataset(name: str, data_dir: str | Path | None = None, seed: int | None = 0,
+                 allow_download: bool = True) -> Dataset:
     """A Dataset by name: "digits", "mnist", "fashion-mnist" or a toy set ("blobs", "spiral", …)."""
     key = canonical_name(name)
     if key in DATASETS:
@@ -47,7 +72,8 @@ def load_dataset(name, data_dir=None, seed=0, allow_download=True):
         return Dataset("digits", *load_digits(seed=seed), n_classes=10, image_shape=(8, 8),
                        classes=[str(d) for d in range(10)])
     if key in TOY and key != "sine":
-        X, y = TOY[key](seed=seed) if key != "xor" else TOY[key](n_samples=400, noise=0.1, seed=seed)
+        X, y = (TOY[key](seed=seed) if key != "xor"
+                else TOY[key](n_samples=400, noise=0.1, seed=seed))
         parts = train_val_split(X, y, val_fraction=0.25, seed=seed)
         k = int(y.max()) + 1
         return Dataset(key, *parts, n_classes=k, classes=[str(c) for c in range(k)])
@@ -55,8 +81,9 @@ def load_dataset(name, data_dir=None, seed=0, allow_download=True):
 
 
 __all__ = [
-    "DATASETS", "Dataset", "canonical_name", "Standardizer", "available_datasets", "download", "find",
-    "load_dataset", "load_digits", "load_fashion_mnist", "load_idx_dataset", "load_mnist",
+    "DATASETS", "Dataset", "canonical_name", "Standardizer", "available_datasets", "download",
+    "find", "load_dataset", "load_digits", "load_fashion_mnist", "load_idx_dataset", "load_mnist",
     "standardize", "train_val_split", "parse_idx", "read_idx", "write_idx", "TOY", "make_blobs",
-    "make_checkerboard", "make_circles", "make_moons", "make_quadrants", "make_separable", "make_sine", "make_spiral", "make_xor",
+    "make_checkerboard", "make_circles", "make_moons", "make_quadrants", "make_separable",
+    "make_sine", "make_spiral", "make_xor",
 ]

@@ -11,21 +11,29 @@ which holds for the original downloads and for re-compressed copies alike.
 When nothing works the error lists every place it looked.
 """
 
+from __future__ import annotations
+
 import functools
 import hashlib
 import os
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..nn.init import as_generator
 from .idx import read_idx
 
+# (X_train, y_train, X_test, y_test)
+Split = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
 FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
          "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
-DATASETS = {
+DATASETS: dict[str, dict[str, Any]] = {
     "mnist": {
         # MD5 of the uncompressed files and of the published .gz files
         "md5": ["6bbc9ace898e44ae57da46a324031adb", "a25bea736e30d166cdddb491f175f624",
@@ -53,29 +61,29 @@ ALIASES = {"fashion": "fashion-mnist", "fashion_mnist": "fashion-mnist", "fmnist
            "two-moons": "moons", "two_moons": "moons"}
 
 
-def canonical_name(name):
+def canonical_name(name: str) -> str:
     """The dataset's own name for ``name`` or one of its aliases (case and _/- ignored)."""
     key = str(name).lower()
     return ALIASES.get(key, ALIASES.get(key.replace("_", "-"), key.replace("_", "-")))
 
 
-def cache_dir():
+def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "handgrad"
 
 
-def _find_file(folder, stem):
+def _find_file(folder: Path, stem: str) -> Path | None:
     for name in (stem + ".gz", stem, stem.replace("-idx", ".idx")):
         if (folder / name).is_file():
             return folder / name
     return None
 
 
-def _complete(folder):
-    paths = [_find_file(folder, stem) for stem in FILES]
-    return paths if all(paths) else None
+def _complete(folder: Path) -> list[Path] | None:
+    paths = [p for p in (_find_file(folder, stem) for stem in FILES) if p is not None]
+    return paths if len(paths) == len(FILES) else None
 
 
-def candidate_dirs(name, data_dir=None):
+def candidate_dirs(name: str, data_dir: str | Path | None = None) -> list[Path]:
     """Where ``name`` is looked for, in order."""
     dirs = []
     if data_dir is not None:
@@ -87,7 +95,8 @@ def candidate_dirs(name, data_dir=None):
     return dirs
 
 
-def download(name, root=None, mirrors=None):
+def download(name: str, root: str | Path | None = None,
+             mirrors: Sequence[str] | None = None) -> Path:
     """Fetch the four .gz files of ``name`` into ``root`` (the cache), checking each file's MD5."""
     info = DATASETS[name]
     root = Path(root) if root is not None else cache_dir() / name
@@ -117,7 +126,8 @@ def download(name, root=None, mirrors=None):
     return root
 
 
-def find(name, data_dir=None, allow_download=True):
+def find(name: str, data_dir: str | Path | None = None,
+         allow_download: bool = True) -> list[Path]:
     """The four file paths of ``name`` (train images, train labels, test images, test labels)."""
     name = canonical_name(name)
     if data_dir is not None:          # named explicitly: it must hold the data, no fallback
@@ -139,7 +149,9 @@ def find(name, data_dir=None, allow_download=True):
     problem = "downloading is turned off"
     if allow_download:
         try:
-            return _complete(download(name))
+            paths = _complete(download(name))
+            assert paths is not None          # download() has put all four files there
+            return paths
         except OSError as e:
             problem = f"the download failed: {e}"
     raise FileNotFoundError(
@@ -149,11 +161,12 @@ def find(name, data_dir=None, allow_download=True):
 
 
 @functools.lru_cache(maxsize=4)
-def _read_verified(paths, md5s):
+def _read_verified(paths: tuple[str, ...], md5s: tuple[str, ...]) -> tuple[np.ndarray, ...]:
     return tuple(read_idx(p, md5) for p, md5 in zip(paths, md5s))
 
 
-def load_idx_dataset(name, data_dir=None, flatten=True, allow_download=True):
+def load_idx_dataset(name: str, data_dir: str | Path | None = None, flatten: bool = True,
+                     allow_download: bool = True) -> Split:
     """(X_train, y_train, X_test, y_test): float32 images in [0, 1], int64 labels.
 
     Images are (n, 784) when ``flatten``, else (n, 28, 28). Content is verified.
@@ -162,35 +175,39 @@ def load_idx_dataset(name, data_dir=None, flatten=True, allow_download=True):
     paths = tuple(str(p) for p in find(name, data_dir, allow_download))
     train_x, train_y, test_x, test_y = _read_verified(paths, tuple(DATASETS[name]["md5"]))
 
-    def images(a):
+    def images(a: np.ndarray) -> np.ndarray:
         a = a.astype(np.float32) / 255
         return a.reshape(len(a), -1) if flatten else a
 
     return images(train_x), train_y.astype(np.int64), images(test_x), test_y.astype(np.int64)
 
 
-def load_mnist(data_dir=None, flatten=True, allow_download=True):
+def load_mnist(data_dir: str | Path | None = None, flatten: bool = True,
+               allow_download: bool = True) -> Split:
     """MNIST: 60,000 training and 10,000 test digits, 28x28."""
     return load_idx_dataset("mnist", data_dir, flatten, allow_download)
 
 
-def load_fashion_mnist(data_dir=None, flatten=True, allow_download=True):
+def load_fashion_mnist(data_dir: str | Path | None = None, flatten: bool = True,
+                       allow_download: bool = True) -> Split:
     """Fashion-MNIST: 60,000 training and 10,000 test clothing images, 28x28, 10 classes."""
     return load_idx_dataset("fashion-mnist", data_dir, flatten, allow_download)
 
 
-def load_digits(test_fraction=0.2, seed=0):
+def load_digits(test_fraction: float = 0.2, seed: int | None = 0) -> Split:
     """scikit-learn's 8x8 digits (1,797 images, 64 features scaled to [0, 1]), split seeded."""
     try:
         from sklearn.datasets import load_digits as sk_load_digits
     except ImportError:
-        raise ImportError("the digits dataset needs scikit-learn: pip install 'handgrad[sklearn]'") from None
+        raise ImportError("the digits dataset needs scikit-learn: "
+                          "pip install 'handgrad[sklearn]'") from None
     d = sk_load_digits()
     X, y = (d.data / 16.0).astype(np.float32), d.target.astype(np.int64)
     return train_val_split(X, y, val_fraction=test_fraction, seed=seed)
 
 
-def train_val_split(X, y, val_fraction=0.1, seed=0, rng=None, stratify=True):
+def train_val_split(X: np.ndarray, y: ArrayLike, val_fraction: float = 0.1, seed: int | None = 0,
+                    rng: np.random.Generator | None = None, stratify: bool = True) -> Split:
     """(X_train, y_train, X_val, y_val), shuffled by a seeded generator.
 
     ``stratify`` keeps each class's share the same in both parts (integer labels).
@@ -200,16 +217,16 @@ def train_val_split(X, y, val_fraction=0.1, seed=0, rng=None, stratify=True):
     rng = as_generator(rng, seed)
     y = np.asarray(y)
     if stratify and y.ndim == 1 and np.issubdtype(y.dtype, np.integer):
-        val = []
+        parts = []
         for c in np.unique(y):
             idx = rng.permutation(np.flatnonzero(y == c))
-            val.append(idx[:int(round(val_fraction * len(idx)))])
-        val = np.sort(np.concatenate(val))
+            parts.append(idx[:round(val_fraction * len(idx))])
+        val = np.sort(np.concatenate(parts))
         train = np.setdiff1d(np.arange(len(y)), val)
         train, val = rng.permutation(train), rng.permutation(val)
     else:
         order = rng.permutation(len(y))
-        cut = int(round(val_fraction * len(y)))
+        cut = round(val_fraction * len(y))
         val, train = order[:cut], order[cut:]
     return X[train], y[train], X[val], y[val]
 
@@ -217,21 +234,21 @@ def train_val_split(X, y, val_fraction=0.1, seed=0, rng=None, stratify=True):
 class Standardizer:
     """x' = (x - mean) / std per feature, fitted on training data (std 0 counts as 1)."""
 
-    def fit(self, X):
+    def fit(self, X: ArrayLike) -> Standardizer:
         X = np.asarray(X)
         self.mean = X.mean(axis=0)
         std = X.std(axis=0)
         self.std = np.where(std > 0, std, 1).astype(X.dtype)
         return self
 
-    def transform(self, X):
+    def transform(self, X: ArrayLike) -> np.ndarray:
         return ((np.asarray(X) - self.mean) / self.std).astype(np.asarray(X).dtype)
 
-    def fit_transform(self, X):
+    def fit_transform(self, X: ArrayLike) -> np.ndarray:
         return self.fit(X).transform(X)
 
 
-def standardize(X_train, *others):
+def standardize(X_train: ArrayLike, *others: ArrayLike) -> tuple[np.ndarray, ...]:
     """Standardize X_train and the other arrays with X_train's statistics."""
     s = Standardizer().fit(X_train)
     return tuple(s.transform(X) for X in (X_train, *others))

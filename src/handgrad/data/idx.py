@@ -1,12 +1,15 @@
 """The IDX file format of MNIST and Fashion-MNIST, gzipped or raw.
 
     bytes 0-1   zero
-    byte  2     element type: 0x08 uint8, 0x09 int8, 0x0B int16, 0x0C int32, 0x0D float32, 0x0E float64
+    byte  2     element type: 0x08 uint8, 0x09 int8, 0x0B int16, 0x0C int32,
+                              0x0D float32, 0x0E float64
     byte  3     number of dimensions k
     then        k big-endian uint32 sizes, then the data, big-endian, row-major
 
 The reader checks each of these and the total size, and says what is wrong.
 """
+
+from __future__ import annotations
 
 import gzip
 import hashlib
@@ -14,13 +17,15 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 GZIP_MAGIC = b"\x1f\x8b"
 
 
-def read_bytes(path):
-    """The file's content, decompressed if it is gzipped (judged by its first bytes, not its name)."""
+def read_bytes(path: str | Path) -> bytes:
+    """The file's content, decompressed if it is gzipped (judged by its first bytes, not by
+    its name)."""
     path = Path(path)
     raw = path.read_bytes()
     if not raw.startswith(GZIP_MAGIC):
@@ -28,10 +33,11 @@ def read_bytes(path):
     try:
         return gzip.decompress(raw)
     except (EOFError, OSError, zlib.error) as e:
-        raise ValueError(f"{path}: broken gzip data ({e}); the file is truncated or corrupt") from None
+        raise ValueError(f"{path}: broken gzip data ({e}); "
+                         "the file is truncated or corrupt") from None
 
 
-def parse_idx(content, name="IDX data"):
+def parse_idx(content: bytes, name: str = "IDX data") -> np.ndarray:
     """A NumPy array from the bytes of an IDX file."""
     if len(content) < 4:
         raise ValueError(f"{name}: {len(content)} bytes is too short for an IDX header")
@@ -56,11 +62,13 @@ def parse_idx(content, name="IDX data"):
         what = "truncated" if found < expected else "too long"
         raise ValueError(f"{name}: {what}: shape {shape} of {dtype.name} needs {expected:,} bytes "
                          f"of data, found {found:,}")
-    return np.frombuffer(content, dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+    data = np.frombuffer(content, dtype, offset=header).reshape(shape)   # big-endian, read-only
+    return data.astype(dtype.newbyteorder("="))                          # native byte order, a copy
 
 
-def read_idx(path, md5=None):
-    """Read an IDX file (gzipped or raw); with ``md5``, check the digest of the uncompressed content."""
+def read_idx(path: str | Path, md5: str | None = None) -> np.ndarray:
+    """Read an IDX file (gzipped or raw); with ``md5``, check the digest of the uncompressed
+    content."""
     content = read_bytes(path)
     if md5 is not None:
         digest = hashlib.md5(content).hexdigest()
@@ -70,7 +78,7 @@ def read_idx(path, md5=None):
     return parse_idx(content, str(path))
 
 
-def write_idx(path, array):
+def write_idx(path: str | Path, array: ArrayLike) -> None:
     """Write an array as an IDX file (gzipped if the name ends in .gz)."""
     array = np.asarray(array)
     code = {np.dtype(v).newbyteorder("="): k for k, v in IDX_TYPES.items()}[array.dtype]

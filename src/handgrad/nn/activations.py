@@ -19,20 +19,24 @@ caches what its derivative needs, and multiplies the incoming gradient by it:
 | softmax    | e^z / Σ e^z                   | p ⊙ (g - Σ g p)                |
 """
 
+from __future__ import annotations
+
 import math
+from collections.abc import Callable
+from typing import Any, TypeAlias
 
 import numpy as np
 
 from .module import Module
 
 
-def sigmoid(z):
+def sigmoid(z: np.ndarray) -> np.ndarray:
     """σ(z) = 1 / (1 + e^-z) without overflow: only e^-|z| is ever computed."""
     e = np.exp(-np.abs(z))                                  # (…) in (0, 1]
     return np.where(z >= 0, 1 / (1 + e), e / (1 + e))       # (…)
 
 
-def erf(x):
+def erf(x: np.ndarray) -> np.ndarray:
     """The error function, elementwise, in x's dtype (SciPy's when installed)."""
     try:
         from scipy.special import erf as scipy_erf
@@ -47,11 +51,15 @@ class Activation(Module):
     name = ""
 
     @property
-    def spec(self):
+    def spec(self) -> str | dict[str, Any]:
         """What rebuilds this activation: its name, or a dict with its settings."""
         return self.name
 
-    def __repr__(self):
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """dL/dz = dL/da ⊙ f'(z), always an array; every activation defines its own."""
+        raise NotImplementedError(f"{type(self).__name__} defines no backward pass")
+
+    def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
 
@@ -59,11 +67,11 @@ class ReLU(Activation):
     name = "relu"
     caches = ("a",)
 
-    def forward(self, z, training=True):
+    def forward(self, z: np.ndarray, training: bool = True) -> np.ndarray:
         self.a = np.maximum(z, 0)          # (B, d)
         return self.a
 
-    def backward(self, grad_out):
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
         return grad_out * (self.a > 0)     # (B, d) ⊙ (B, d): f'(z) = 1[z > 0] = 1[a > 0]
 
 
@@ -73,22 +81,22 @@ class LeakyReLU(Activation):
     name = "leaky_relu"
     caches = ("a",)
 
-    def __init__(self, alpha=0.01):
+    def __init__(self, alpha: float = 0.01) -> None:
         super().__init__()
         self.alpha = alpha
 
     @property
-    def spec(self):
+    def spec(self) -> str | dict[str, Any]:
         return self.name if self.alpha == 0.01 else {"name": self.name, "alpha": self.alpha}
 
-    def forward(self, z, training=True):
+    def forward(self, z: np.ndarray, training: bool = True) -> np.ndarray:
         self.a = np.where(z > 0, z, z * self.alpha)                    # (B, d)
         return self.a
 
-    def backward(self, grad_out):
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
         return grad_out * np.where(self.a > 0, 1, self.alpha).astype(grad_out.dtype)  # (B, d)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"LeakyReLU(alpha={self.alpha})"
 
 
@@ -98,11 +106,11 @@ class Sigmoid(Activation):
     name = "sigmoid"
     caches = ("a",)
 
-    def forward(self, z, training=True):
+    def forward(self, z: np.ndarray, training: bool = True) -> np.ndarray:
         self.a = sigmoid(z)                        # (B, d)
         return self.a
 
-    def backward(self, grad_out):
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
         return grad_out * self.a * (1 - self.a)    # (B, d): σ' = σ(1 - σ), from the cached a
 
 
@@ -110,11 +118,11 @@ class Tanh(Activation):
     name = "tanh"
     caches = ("a",)
 
-    def forward(self, z, training=True):
+    def forward(self, z: np.ndarray, training: bool = True) -> np.ndarray:
         self.a = np.tanh(z)                        # (B, d)
         return self.a
 
-    def backward(self, grad_out):
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
         return grad_out * (1 - self.a * self.a)    # (B, d): tanh' = 1 - tanh², from the cached a
 
 
@@ -131,17 +139,17 @@ class GELU(Activation):
     name = "gelu"
     caches = ("z", "Phi", "t")
 
-    def __init__(self, approximate="none"):
+    def __init__(self, approximate: str = "none") -> None:
         super().__init__()
         if approximate not in ("none", "tanh"):
             raise ValueError(f"GELU approximate must be 'none' or 'tanh'; got {approximate!r}")
         self.approximate = approximate
 
     @property
-    def spec(self):
+    def spec(self) -> str:
         return "gelu" if self.approximate == "none" else "gelu_tanh"
 
-    def forward(self, z, training=True):
+    def forward(self, z: np.ndarray, training: bool = True) -> np.ndarray:
         self.z = z                                                       # (B, d)
         if self.approximate == "tanh":
             u = SQRT_2_OVER_PI * (z + 0.044715 * z ** 3)                 # (B, d)
@@ -150,7 +158,7 @@ class GELU(Activation):
         self.Phi = 0.5 * (1 + erf(z * (1 / math.sqrt(2))))               # (B, d) normal CDF
         return z * self.Phi                                              # (B, d)
 
-    def backward(self, grad_out):
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
         z = self.z
         if self.approximate == "tanh":
             du = SQRT_2_OVER_PI * (1 + 3 * 0.044715 * z * z)             # (B, d) u'(z)
@@ -158,7 +166,7 @@ class GELU(Activation):
         phi = np.exp(-0.5 * z * z) * (1 / math.sqrt(2 * math.pi))       # (B, d) normal density
         return grad_out * (self.Phi + z * phi)                           # (B, d)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"GELU(approximate={self.approximate!r})"
 
 
@@ -168,12 +176,12 @@ class SiLU(Activation):
     name = "silu"
     caches = ("z", "s")
 
-    def forward(self, z, training=True):
+    def forward(self, z: np.ndarray, training: bool = True) -> np.ndarray:
         self.z = z                                  # (B, d)
         self.s = sigmoid(z)                         # (B, d)
         return z * self.s                           # (B, d)
 
-    def backward(self, grad_out):
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
         s = self.s
         return grad_out * (s * (1 + self.z * (1 - s)))   # (B, d)
 
@@ -186,10 +194,10 @@ class Identity(Activation):
 
     name = "identity"
 
-    def forward(self, z, training=True):
+    def forward(self, z: np.ndarray, training: bool = True) -> np.ndarray:
         return z
 
-    def backward(self, grad_out):
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
         return grad_out
 
 
@@ -205,7 +213,7 @@ class Softmax(Activation):
     name = "softmax"
     caches = ("a", "lse")
 
-    def forward(self, z, training=True):
+    def forward(self, z: np.ndarray, training: bool = True) -> np.ndarray:
         zmax = z.max(axis=1, keepdims=True)                       # (B, 1)
         e = np.exp(z - zmax)                                      # (B, K), entries in (0, 1]
         total = e.sum(axis=1, keepdims=True)                      # (B, 1) ≥ 1
@@ -214,12 +222,15 @@ class Softmax(Activation):
         self.a = e
         return e
 
-    def backward(self, grad_out):
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
         p = self.a
         return p * (grad_out - (grad_out * p).sum(axis=1, keepdims=True))  # (B, K)
 
 
-ACTIVATIONS = {
+# what names an activation: "relu", {"name": "leaky_relu", "alpha": 0.2}, an instance, or None
+ActivationSpec: TypeAlias = "str | dict[str, Any] | Activation | None"
+
+ACTIVATIONS: dict[str, Callable[..., Activation]] = {
     "relu": ReLU,
     "leaky_relu": LeakyReLU,
     "sigmoid": Sigmoid,
@@ -233,14 +244,14 @@ ACTIVATIONS = {
 }
 
 
-def get_activation(spec):
+def get_activation(spec: ActivationSpec) -> Activation:
     """An activation from a name ("relu"), a dict ({"name": "leaky_relu", "alpha": 0.2}),
     an Activation instance (returned as is) or None (identity)."""
     if spec is None:
         return Identity()
     if isinstance(spec, Activation):
         return spec
-    settings = {}
+    settings: dict[str, Any] = {}
     if isinstance(spec, dict):
         settings = {k: v for k, v in spec.items() if k != "name"}
         spec = spec.get("name")

@@ -1,5 +1,7 @@
 """Inverted dropout."""
 
+from __future__ import annotations
+
 import numpy as np
 
 from .init import as_generator
@@ -19,30 +21,30 @@ class Dropout(Module):
 
     caches = ("mask",)
 
-    def __init__(self, p=0.5, rng=None):
+    def __init__(self, p: float = 0.5, rng: np.random.Generator | None = None) -> None:
         super().__init__()
         if not 0 <= p < 1:
             raise ValueError(f"dropout probability must be in [0, 1); got {p}")
         self.p = p
         self.rng = as_generator(rng)
-        self.mask = None
-        self.fixed_mask = None
+        self.mask: np.ndarray | None = None
+        self.fixed_mask: np.ndarray | None = None
 
-    def forward(self, x, training=True):
+    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         if not training or self.p == 0:
             self.mask = None
             return x
         if self.fixed_mask is not None:
             self.mask = self.fixed_mask
         else:
-            keep = self.rng.random(x.shape, dtype=x.dtype) >= self.p              # (B, d) bool
-            self.mask = keep * np.asarray(1 / (1 - self.p), dtype=x.dtype)        # (B, d) 0 or 1/(1-p)
-        return x * self.mask                                                      # (B, d)
+            keep = self.rng.random(x.shape, dtype=x.dtype) >= self.p          # (B, d) bool
+            self.mask = keep * np.asarray(1 / (1 - self.p), dtype=x.dtype)    # (B, d) 0 or 1/(1-p)
+        return x * self.mask                                                  # (B, d)
 
-    def backward(self, grad_out):
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
         if self.mask is None:
             return grad_out
-        return grad_out * self.mask                                               # (B, d)
+        return grad_out * self.mask                                           # (B, d)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Dropout(p={self.p})"

@@ -18,38 +18,47 @@ rounded to the requested dtype, so a float32 and a float64 model from the same
 seed hold the same weights up to rounding. Biases start at zero.
 """
 
+from __future__ import annotations
+
 import math
+from collections.abc import Callable
+from typing import TypeAlias
 
 import numpy as np
+from numpy.typing import DTypeLike
+
+# an initializer: (rng, d_out, d_in) -> a (d_out, d_in) weight; or its name in INITIALIZERS
+Initializer: TypeAlias = Callable[[np.random.Generator, int, int], np.ndarray]
+InitMethod: TypeAlias = "str | Initializer"
 
 
-def he_normal(rng, d_out, d_in):
+def he_normal(rng: np.random.Generator, d_out: int, d_in: int) -> np.ndarray:
     return rng.standard_normal((d_out, d_in)) * math.sqrt(2 / d_in)
 
 
-def he_uniform(rng, d_out, d_in):
+def he_uniform(rng: np.random.Generator, d_out: int, d_in: int) -> np.ndarray:
     bound = math.sqrt(6 / d_in)
     return rng.uniform(-bound, bound, (d_out, d_in))
 
 
-def xavier_normal(rng, d_out, d_in):
+def xavier_normal(rng: np.random.Generator, d_out: int, d_in: int) -> np.ndarray:
     return rng.standard_normal((d_out, d_in)) * math.sqrt(2 / (d_in + d_out))
 
 
-def xavier_uniform(rng, d_out, d_in):
+def xavier_uniform(rng: np.random.Generator, d_out: int, d_in: int) -> np.ndarray:
     bound = math.sqrt(6 / (d_in + d_out))
     return rng.uniform(-bound, bound, (d_out, d_in))
 
 
-def gpt2_normal(rng, d_out, d_in):
+def gpt2_normal(rng: np.random.Generator, d_out: int, d_in: int) -> np.ndarray:
     return rng.standard_normal((d_out, d_in)) * 0.02
 
 
-def standard_normal(rng, d_out, d_in):
+def standard_normal(rng: np.random.Generator, d_out: int, d_in: int) -> np.ndarray:
     return rng.standard_normal((d_out, d_in))
 
 
-INITIALIZERS = {
+INITIALIZERS: dict[str, Initializer] = {
     "he": he_normal,
     "he_normal": he_normal,
     "he_uniform": he_uniform,
@@ -61,7 +70,8 @@ INITIALIZERS = {
 }
 
 
-def init_weight(method, rng, d_out, d_in, dtype=np.float32):
+def init_weight(method: InitMethod, rng: np.random.Generator, d_out: int, d_in: int,
+                dtype: DTypeLike = np.float32) -> np.ndarray:
     """A (d_out, d_in) weight drawn by ``method`` (a name above or a function)."""
     if callable(method):
         fn = method
@@ -72,7 +82,8 @@ def init_weight(method, rng, d_out, d_in, dtype=np.float32):
     return np.asarray(fn(rng, d_out, d_in), dtype=dtype)
 
 
-def as_generator(rng=None, seed=None):
+def as_generator(rng: np.random.Generator | None = None,
+                 seed: int | None = None) -> np.random.Generator:
     """The generator every random draw goes through: ``rng`` itself, or one built from ``seed``."""
     if rng is not None:
         if not isinstance(rng, np.random.Generator):

@@ -1,8 +1,11 @@
 """The affine map z = x Wᵀ + b, with W stored (d_out, d_in) as in torch.nn.Linear."""
 
-import numpy as np
+from __future__ import annotations
 
-from .init import as_generator, init_weight
+import numpy as np
+from numpy.typing import DTypeLike
+
+from .init import InitMethod, as_generator, init_weight
 from .module import Module
 
 
@@ -22,9 +25,10 @@ class Linear(Module):
     third of that layer's backward work.
     """
 
-    caches = ("x",)
+    caches: tuple[str, ...] = ("x",)
 
-    def __init__(self, d_in, d_out, bias=True, init="he", rng=None, dtype=np.float32):
+    def __init__(self, d_in: int, d_out: int, bias: bool = True, init: InitMethod = "he",
+                 rng: np.random.Generator | None = None, dtype: DTypeLike = np.float32) -> None:
         super().__init__()
         rng = as_generator(rng)
         self.params["weight"] = init_weight(init, rng, d_out, d_in, dtype)   # (d_out, d_in)
@@ -34,40 +38,40 @@ class Linear(Module):
         self.needs_input_grad = True
 
     @property
-    def W(self):
+    def W(self) -> np.ndarray:
         return self.params["weight"]
 
     @property
-    def b(self):
+    def b(self) -> np.ndarray | None:
         return self.params.get("bias")
 
     @property
-    def dW(self):
+    def dW(self) -> np.ndarray:
         return self.grads["weight"]
 
     @property
-    def db(self):
+    def db(self) -> np.ndarray | None:
         return self.grads.get("bias")
 
-    def forward(self, x, training=True):
+    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         self.x = x                                 # (B, d_in), kept for dW
         z = x @ self.W.T                           # (B, d_in) @ (d_in, d_out) -> (B, d_out)
         if self.b is not None:
             z += self.b                            # (B, d_out) + (d_out,), broadcast over the batch
         return z
 
-    def backward(self, grad_out):
+    def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
         return self.backward_delta(grad_out)
 
-    def backward_delta(self, delta):
+    def backward_delta(self, delta: np.ndarray) -> np.ndarray | None:
         """Fill dW, db from δ = dL/dz; return dL/dx (or None when not needed)."""
-        np.matmul(delta.T, self.x, out=self.grads["weight"])   # (d_out, B) @ (B, d_in) -> (d_out, d_in)
+        np.matmul(delta.T, self.x, out=self.dW)        # (d_out, B) @ (B, d_in) -> (d_out, d_in)
         if self.b is not None:
-            np.sum(delta, axis=0, out=self.grads["bias"])      # (B, d_out) -> (d_out,)
+            np.sum(delta, axis=0, out=self.db)         # (B, d_out) -> (d_out,)
         if not self.needs_input_grad:
             return None
-        return delta @ self.W                                  # (B, d_out) @ (d_out, d_in) -> (B, d_in)
+        return delta @ self.W                          # (B, d_out) @ (d_out, d_in) -> (B, d_in)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         d_out, d_in = self.W.shape
         return f"{type(self).__name__}({d_in}, {d_out}, bias={self.b is not None})"

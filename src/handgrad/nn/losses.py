@@ -19,27 +19,32 @@ Why (p - Y)/B: with p = softmax(z) and L_i = -Σ_k Y_ik log p_ik,
 (using Σ_k Y_ik = 1); the mean over the batch divides by B.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable
+
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 
-def softmax(z, axis=-1):
+def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
     """e^z / Σ e^z, with the maximum subtracted first so e^… never overflows."""
     e = np.exp(z - z.max(axis=axis, keepdims=True))    # (B, K), every entry in (0, 1]
     return e / e.sum(axis=axis, keepdims=True)          # (B, K)
 
 
-def log_softmax(z, axis=-1):
+def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
     """z - logsumexp(z), computed as (z - max) - log Σ e^(z - max): no log(0), no overflow."""
     s = z - z.max(axis=axis, keepdims=True)                     # (B, K), max entry 0
     return s - np.log(np.exp(s).sum(axis=axis, keepdims=True))  # (B, K)
 
 
-def is_label_vector(y):
+def is_label_vector(y: ArrayLike) -> bool:
     """True for integer class labels (B,), False for one-hot or probability rows (B, K)."""
     return np.ndim(y) == 1 and np.issubdtype(np.asarray(y).dtype, np.integer)
 
 
-def check_labels(y, n_classes):
+def check_labels(y: ArrayLike, n_classes: int) -> None:
     """Raise ValueError unless ``y`` holds integer labels in [0, n_classes)."""
     y = np.asarray(y)
     if y.size and (y.min() < 0 or y.max() >= n_classes):
@@ -48,19 +53,22 @@ def check_labels(y, n_classes):
                          f"output; got {y[bad]} at index {bad}")
 
 
-def example_weights(sample_weight, B, dtype):
+def example_weights(sample_weight: ArrayLike | None, B: int,
+                    dtype: DTypeLike) -> tuple[np.ndarray | None, float]:
     """(w (B, 1), Σw) for a weighted mean over examples; (None, B) without weights."""
     if sample_weight is None:
         return None, B
     w = np.asarray(sample_weight, dtype=dtype).reshape(-1)
     if w.shape != (B,):
-        raise ValueError(f"sample_weight must have one entry per example ({B}); got shape {w.shape}")
+        raise ValueError(f"sample_weight must have one entry per example ({B}); "
+                         f"got shape {w.shape}")
     if not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
         raise ValueError("sample_weight must be finite, non-negative and not all zero")
     return w[:, None], float(w.sum())
 
 
-def reweight(losses, grad, w, total):
+def reweight(losses: np.ndarray, grad: np.ndarray, w: np.ndarray | None,
+             total: float) -> tuple[float, np.ndarray]:
     """Mean of per-example ``losses`` (B,) and ``grad`` rows summed to 1/B each, reweighted:
     Σ w_i L_i / Σw and row i of the gradient times w_i B / Σw. In place on ``grad``."""
     B = len(grad)
@@ -70,7 +78,8 @@ def reweight(losses, grad, w, total):
     return float(np.sum(w[:, 0] * losses) / total), grad
 
 
-def cross_entropy(logits, y, sample_weight=None):
+def cross_entropy(logits: np.ndarray, y: ArrayLike,
+                  sample_weight: ArrayLike | None = None) -> tuple[float, np.ndarray]:
     """Softmax cross-entropy from logits (B, K) and labels (B,) ints or (B, K) targets.
 
     Returns (mean loss, dL/dlogits (B, K)) with dL/dlogits = (p - Y) / B.
@@ -97,7 +106,8 @@ def cross_entropy(logits, y, sample_weight=None):
     return reweight(losses, p, w, w_sum)
 
 
-def binary_cross_entropy(logits, y, sample_weight=None):
+def binary_cross_entropy(logits: np.ndarray, y: ArrayLike,
+                         sample_weight: ArrayLike | None = None) -> tuple[float, np.ndarray]:
     """Sigmoid binary cross-entropy from logits (B, 1) or (B,) and 0/1 targets.
 
     softplus(z) - y z = max(z, 0) - y z + log(1 + e^-|z|) never overflows.
@@ -118,7 +128,8 @@ def binary_cross_entropy(logits, y, sample_weight=None):
     return loss, grad.reshape(z.shape)
 
 
-def mse(pred, y, sample_weight=None):
+def mse(pred: np.ndarray, y: ArrayLike,
+        sample_weight: ArrayLike | None = None) -> tuple[float, np.ndarray]:
     """Mean squared error as the lesson defines it, with the 1/2 that makes its derivative clean.
 
     L = (1/2n) Σ_i Σ_j (ŷ_ij - y_ij)² with n the number of examples: the sum
@@ -137,7 +148,8 @@ def mse(pred, y, sample_weight=None):
     return reweight(losses, diff / B, w, total)                # scalar, (B, d)
 
 
-def mse_mean(pred, y, sample_weight=None):
+def mse_mean(pred: np.ndarray, y: ArrayLike,
+             sample_weight: ArrayLike | None = None) -> tuple[float, np.ndarray]:
     """Mean squared error averaged over every entry: L = (1/2nd) Σ_i Σ_j (ŷ_ij - y_ij)².
 
     scikit-learn's squared loss (``MLPRegressor``) and half of PyTorch's
@@ -149,7 +161,8 @@ def mse_mean(pred, y, sample_weight=None):
     return loss / d, grad
 
 
-LOSSES = {
+# each loss: (output, targets, sample_weight=None) -> (mean loss, dL/d(output))
+LOSSES: dict[str, Callable[..., tuple[float, np.ndarray]]] = {
     "cross_entropy": cross_entropy,
     "binary_cross_entropy": binary_cross_entropy,
     "mse": mse,
@@ -159,7 +172,7 @@ LOSS_ALIASES = {"ce": "cross_entropy", "bce": "binary_cross_entropy",
                 **{name: name for name in LOSSES}}
 
 
-def get_loss_name(name):
+def get_loss_name(name: str) -> str:
     """The canonical loss name for ``name`` (or an alias), or a ValueError listing them."""
     key = str(name).lower()
     if key not in LOSS_ALIASES:

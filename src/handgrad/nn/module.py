@@ -11,27 +11,42 @@ so a compound module's flat dict (``layers.0.weight``) and an optimizer can
 hold on to them.
 """
 
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 
 class Module:
     """Base class: the three dicts, ``zero_grad`` and state-dict handling."""
 
-    caches = ()   # names of the attributes forward keeps for backward (handgrad.check.trace reads them)
+    # names of the attributes forward keeps for backward (handgrad.check.trace reads them)
+    caches: tuple[str, ...] = ()
 
-    def __init__(self):
-        self.params = {}
-        self.grads = {}
-        self.buffers = {}
+    def __init__(self) -> None:
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.buffers: dict[str, np.ndarray] = {}
 
-    def __call__(self, x, training=True):
+    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        """The output for ``x``, caching what backward needs; every module defines its own."""
+        raise NotImplementedError(f"{type(self).__name__} defines no forward pass")
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
+        """dL/dx from dL/d(output), filling ``grads``; every module defines its own."""
+        raise NotImplementedError(f"{type(self).__name__} defines no backward pass")
+
+    def __call__(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         return self.forward(x, training)
 
-    def modules(self):
+    def modules(self) -> list[Module]:
         """This module and every Module inside it (attributes, lists, dicts), each once."""
         return submodules(self)
 
-    def infer(self, x):
+    def infer(self, x: np.ndarray) -> np.ndarray:
         """The forward pass in evaluation mode, keeping nothing for a backward pass."""
         out = self.forward(x, training=False)
         for m in self.modules():
@@ -40,22 +55,22 @@ class Module:
                     setattr(m, name, None)
         return out
 
-    def add_child(self, prefix, child):
+    def add_child(self, prefix: str, child: Module) -> None:
         """Expose ``child``'s arrays here under ``prefix.name`` (same arrays, not copies)."""
         for mine, theirs in ((self.params, child.params), (self.grads, child.grads),
                              (self.buffers, child.buffers)):
             for name, array in theirs.items():
                 mine[f"{prefix}.{name}"] = array
 
-    def zero_grad(self):
+    def zero_grad(self) -> None:
         for g in self.grads.values():
             g.fill(0)
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, np.ndarray]:
         """Copies of every parameter and buffer, keyed by PyTorch-style dotted names."""
         return {name: a.copy() for name, a in {**self.params, **self.buffers}.items()}
 
-    def load_state_dict(self, state):
+    def load_state_dict(self, state: Mapping[str, ArrayLike]) -> None:
         """Copy ``state`` into this module's arrays in place.
 
         Keys and shapes must match exactly; the error lists every difference.
@@ -67,9 +82,11 @@ class Module:
             np.copyto(array, np.asarray(state[name]), casting="unsafe")
 
 
-def submodules(obj):
+def submodules(obj: Any) -> list[Module]:
     """``obj`` and every Module inside it (attributes, lists, dicts), each once; iterative."""
-    seen, stack, found = set(), [obj], []
+    seen: set[int] = set()
+    stack: list[Any] = [obj]
+    found: list[Module] = []
     while stack:
         m = stack.pop()
         if id(m) in seen:
@@ -85,7 +102,7 @@ def submodules(obj):
     return found
 
 
-def check_state_matches(own, state):
+def check_state_matches(own: Mapping[str, np.ndarray], state: Mapping[str, ArrayLike]) -> None:
     """Raise ValueError listing missing keys, unexpected keys and shape mismatches."""
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))

@@ -20,12 +20,18 @@ placed after a Linear with random γ, β catches. RMSNorm has only the σ path:
     dx = (1/r)(dx̂ - x̂ ⊙ mean(dx̂ ⊙ x̂)),    r = √(mean(x²) + ε)
 """
 
+from __future__ import annotations
+
+from typing import TypeAlias
+
 import numpy as np
+from numpy.typing import DTypeLike
 
 from .module import Module
 
 
-def _normalized_backward(dx_hat, x_hat, inv_std, axis, center=True):
+def _normalized_backward(dx_hat: np.ndarray, x_hat: np.ndarray, inv_std: np.ndarray, axis: int,
+                         center: bool = True) -> np.ndarray:
     """dx from dx̂ for a normalization over ``axis`` (see the module docstring)."""
     proj = np.mean(dx_hat * x_hat, axis=axis, keepdims=True)            # path through σ²
     if center:
@@ -37,8 +43,11 @@ class _AffineNorm(Module):
     """γ (and β) of shape (d,), starting at 1 (and 0)."""
 
     caches = ("x_hat", "inv_std")
+    x_hat: np.ndarray      # (B, d), set by forward
+    inv_std: np.ndarray    # (d,) or (B, 1), set by forward
 
-    def __init__(self, d, eps=1e-5, bias=True, dtype=np.float32):
+    def __init__(self, d: int, eps: float = 1e-5, bias: bool = True,
+                 dtype: DTypeLike = np.float32) -> None:
         super().__init__()
         self.eps = eps
         self.params["weight"] = np.ones(d, dtype=dtype)        # γ (d,)
@@ -46,20 +55,20 @@ class _AffineNorm(Module):
             self.params["bias"] = np.zeros(d, dtype=dtype)     # β (d,)
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
 
-    def _affine(self, x_hat):
+    def _affine(self, x_hat: np.ndarray) -> np.ndarray:
         y = x_hat * self.params["weight"]                      # (B, d) ⊙ (d,)
         if "bias" in self.params:
             y += self.params["bias"]                           # (B, d) + (d,)
         return y
 
-    def _affine_backward(self, grad_out):
+    def _affine_backward(self, grad_out: np.ndarray) -> np.ndarray:
         """Fill dγ, dβ; return dx̂ = dy ⊙ γ."""
         np.sum(grad_out * self.x_hat, axis=0, out=self.grads["weight"])   # (B, d) -> (d,)
         if "bias" in self.params:
             np.sum(grad_out, axis=0, out=self.grads["bias"])              # (B, d) -> (d,)
         return grad_out * self.params["weight"]                           # (B, d)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}({self.params['weight'].shape[0]}, eps={self.eps})"
 
 
@@ -74,14 +83,15 @@ class BatchNorm1d(_AffineNorm):
 
     name = "batch"
 
-    def __init__(self, d, momentum=0.1, eps=1e-5, dtype=np.float32):
+    def __init__(self, d: int, momentum: float = 0.1, eps: float = 1e-5,
+                 dtype: DTypeLike = np.float32) -> None:
         super().__init__(d, eps, bias=True, dtype=dtype)
         self.momentum = momentum
         self.buffers["running_mean"] = np.zeros(d, dtype=dtype)     # (d,)
         self.buffers["running_var"] = np.ones(d, dtype=dtype)       # (d,)
         self.buffers["num_batches_tracked"] = np.zeros((), dtype=np.int64)
 
-    def forward(self, x, training=True):
+    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         B = x.shape[0]
         if training:
             if B < 2:
@@ -105,10 +115,10 @@ class BatchNorm1d(_AffineNorm):
         self.x_hat = xc * self.inv_std                              # (B, d)
         return self._affine(self.x_hat)                             # (B, d)
 
-    def backward(self, grad_out):
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
         dx_hat = self._affine_backward(grad_out)                    # (B, d)
         if not self.training:
-            return dx_hat * self.inv_std                            # (B, d): statistics are constants
+            return dx_hat * self.inv_std                            # (B, d): statistics constant
         return _normalized_backward(dx_hat, self.x_hat, self.inv_std, axis=0)   # (B, d)
 
 
@@ -117,7 +127,7 @@ class LayerNorm(_AffineNorm):
 
     name = "layer"
 
-    def forward(self, x, training=True):
+    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         mu = x.mean(axis=1, keepdims=True)                          # (B, 1)
         xc = x - mu                                                 # (B, d)
         var = np.mean(xc * xc, axis=1, keepdims=True)               # (B, 1) biased
@@ -125,7 +135,7 @@ class LayerNorm(_AffineNorm):
         self.x_hat = xc * self.inv_std                              # (B, d)
         return self._affine(self.x_hat)                             # (B, d)
 
-    def backward(self, grad_out):
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
         dx_hat = self._affine_backward(grad_out)                    # (B, d)
         return _normalized_backward(dx_hat, self.x_hat, self.inv_std, axis=1)   # (B, d)
 
@@ -135,24 +145,25 @@ class RMSNorm(_AffineNorm):
 
     name = "rms"
 
-    def __init__(self, d, eps=1e-5, dtype=np.float32):
+    def __init__(self, d: int, eps: float = 1e-5, dtype: DTypeLike = np.float32) -> None:
         super().__init__(d, eps, bias=False, dtype=dtype)
 
-    def forward(self, x, training=True):
+    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         ms = np.mean(x * x, axis=1, keepdims=True)                  # (B, 1) mean square
         self.inv_std = 1 / np.sqrt(ms + self.eps)                   # (B, 1) 1/r
         self.x_hat = x * self.inv_std                               # (B, d)
         return self._affine(self.x_hat)                             # (B, d)
 
-    def backward(self, grad_out):
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
         dx_hat = self._affine_backward(grad_out)                    # (B, d)
         return _normalized_backward(dx_hat, self.x_hat, self.inv_std, axis=1, center=False)
 
 
-NORMS = {"batch": BatchNorm1d, "layer": LayerNorm, "rms": RMSNorm}
+Norm: TypeAlias = "BatchNorm1d | LayerNorm | RMSNorm"
+NORMS: dict[str, type[Norm]] = {"batch": BatchNorm1d, "layer": LayerNorm, "rms": RMSNorm}
 
 
-def get_norm(name, d, dtype=np.float32):
+def get_norm(name: str | None, d: int, dtype: DTypeLike = np.float32) -> Norm | None:
     """A norm layer by name ("batch", "layer", "rms"), or None for "none"/None."""
     if name in (None, "none"):
         return None

@@ -4,6 +4,7 @@ import copy
 
 import numpy as np
 
+
 class FromNumpy:
     """Twin constructors: from a NumPy MLP or from a checkpoint written by any backend."""
 
@@ -34,7 +35,8 @@ class TrainableBase:
         self.spec = ref.spec
 
     def framework_seed(self):
-        """A seed for the framework's own generator, drawn from a copy of ours (ours does not move)."""
+        """A seed for the framework's own generator, drawn from a copy of ours (so ours does
+        not move)."""
         return int(copy.deepcopy(self.rng).integers(2 ** 31))
 
     def check_X(self, X):

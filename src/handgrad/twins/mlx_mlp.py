@@ -39,9 +39,9 @@ import numpy as np
 
 from ..io import Snapshot, save_checkpoint
 from ..mlp import MLP, layer_plan
-from ._trainable import FromNumpy
 from ..nn.activations import get_activation
 from ..nn.module import check_state_matches
+from ._trainable import FromNumpy
 
 DTYPES = {"float32": mx.float32, "float64": mx.float64}
 SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
@@ -135,11 +135,13 @@ class MLXMLP(FromNumpy, nn.Module):
 
     def load_numpy_state(self, state):
         """Load a handgrad state dict (strict, apart from BatchNorm's num_batches_tracked)."""
-        state = {k: np.asarray(v) for k, v in state.items() if not k.endswith("num_batches_tracked")}
+        state = {k: np.asarray(v) for k, v in state.items()
+                 if not k.endswith("num_batches_tracked")}
         own = dict(tree_flatten(self.parameters()))
         check_state_matches({k: np.empty(v.shape) for k, v in own.items()}, state)
         # mx.array(float64 ndarray) would make float32: always name the dtype
-        self.update(tree_unflatten([(k, mx.array(v, dtype=own[k].dtype)) for k, v in state.items()]))
+        self.update(tree_unflatten([(k, mx.array(v, dtype=own[k].dtype))
+                                    for k, v in state.items()]))
         mx.eval(self.parameters())
 
     def save(self, path, **training_state):

@@ -25,14 +25,15 @@ try:
 except ImportError:  # pragma: no cover - exercised only without torch
     raise ImportError("the PyTorch twin needs PyTorch: pip install torch "
                       "(on a CPU-only machine: pip install torch==2.13.0 --index-url "
-                      "https://download.pytorch.org/whl/cpu), or pip install 'handgrad[torch]'") from None
+                      "https://download.pytorch.org/whl/cpu), "
+                      "or pip install 'handgrad[torch]'") from None
 
 import numpy as np
 
 from ..io import Snapshot, save_checkpoint, to_numpy
 from ..mlp import MLP, layer_plan
-from ._trainable import FromNumpy
 from ..nn.activations import get_activation
+from ._trainable import FromNumpy
 
 
 def make_activation(spec):
@@ -124,7 +125,8 @@ class TorchMLP(FromNumpy, nn.Module):
         own = self.state_dict()
         check_state_matches({k: v.detach().cpu().numpy() for k, v in own.items()},
                             {k: np.asarray(v) for k, v in state.items()})
-        self.load_state_dict({k: torch.as_tensor(np.asarray(v)).to(own[k].dtype) for k, v in state.items()})
+        self.load_state_dict({k: torch.as_tensor(np.asarray(v)).to(own[k].dtype)
+                              for k, v in state.items()})
 
     def save(self, path, **training_state):
         save_checkpoint(path, Snapshot(self.spec, self.numpy_state()), **training_state)
