@@ -12,7 +12,6 @@ finds them (``handgrad.data.find``: an explicit folder, $HANDGRAD_DATA/<name>/,
 nowhere, the test is skipped with one line that says how to get them.
 """
 
-import os
 from pathlib import Path
 
 import numpy as np

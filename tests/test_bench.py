@@ -1,11 +1,15 @@
 """The benchmark harness works and computes what it says (no timing is asserted here)."""
 
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from handgrad import MLP
-import importlib.util
-from pathlib import Path
+from handgrad.data import make_blobs
+from handgrad.optim import SGD
+from handgrad.train import train
 
 _spec = importlib.util.spec_from_file_location(
     "speed", Path(__file__).resolve().parents[1] / "benchmarks" / "speed.py")
@@ -14,9 +18,6 @@ _spec.loader.exec_module(speed)
 BareRunner, LimitRunner, epoch_flops, fit_exponent, run, step_phases, time_epochs = (
     speed.BareRunner, speed.LimitRunner, speed.epoch_flops, speed.fit_exponent, speed.run,
     speed.step_phases, speed.time_epochs)
-from handgrad.optim import SGD
-from handgrad.train import train
-from handgrad.data import make_blobs
 
 
 def test_epoch_flops_of_the_lesson_network():

@@ -33,7 +33,7 @@ def test_biases_start_at_zero_and_seeds_repeat():
 
 
 def test_unknown_init_lists_valid_names():
-    with pytest.raises(ValueError, match="unknown init method 'kaiming'.*he.*xavier"):
+    with pytest.raises(ValueError, match=r"unknown init method 'kaiming'.*he.*xavier"):
         hg.MLP([2, 2], init_method="kaiming")
 
 

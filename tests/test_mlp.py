@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 import handgrad as hg
-from handgrad.data import (make_blobs, make_separable, make_sine, make_spiral, make_xor)
+from handgrad.data import make_blobs, make_separable, make_sine, make_spiral, make_xor
 
 
 def f64(sizes, acts, seed=0, **kw):

@@ -4,8 +4,16 @@ import numpy as np
 import pytest
 
 import handgrad as hg
-from handgrad.optim import (Constant, Cosine, StepDecay, Warmup, clip_grad_norm, global_norm,
-                            optimizer_from_state, schedule_from_state)
+from handgrad.optim import (
+    Constant,
+    Cosine,
+    StepDecay,
+    Warmup,
+    clip_grad_norm,
+    global_norm,
+    optimizer_from_state,
+    schedule_from_state,
+)
 
 
 class Bowl:
@@ -38,7 +46,7 @@ def steps_to_minimum(make_opt, start=(-4.0, 2.0), a=10.0, threshold=1e-6, limit=
 
 
 def best(make, grid):
-    return min(steps_to_minimum(lambda: make(*args)) for args in grid)
+    return min(steps_to_minimum(lambda args=args: make(*args)) for args in grid)
 
 
 def test_momentum_reaches_the_minimum_much_sooner_than_sgd_at_its_best_stable_rate():
@@ -55,9 +63,9 @@ def test_momentum_reaches_the_minimum_much_sooner_than_sgd_at_its_best_stable_ra
 def test_adam_reaches_the_minimum_much_sooner_when_the_curvatures_differ():
     # Adam scales each coordinate by its own gradient size. On x² + 1000y² SGD must
     # keep lr < 0.001 for y, and then x crawls; Adam does not care.
-    sgd = min(steps_to_minimum(lambda: hg.SGD(lr), a=1000.0, threshold=1e-4)
+    sgd = min(steps_to_minimum(lambda lr=lr: hg.SGD(lr), a=1000.0, threshold=1e-4)
               for lr in np.linspace(0.0001, 0.000999, 10))
-    adam = min(steps_to_minimum(lambda: hg.Adam(lr), a=1000.0, threshold=1e-4)
+    adam = min(steps_to_minimum(lambda lr=lr: hg.Adam(lr), a=1000.0, threshold=1e-4)
                for lr in (0.1, 0.3, 0.5))
     assert adam * 10 < sgd
     # On the milder x² + 10y² it still gets there (tuned SGD is faster at κ = 10).

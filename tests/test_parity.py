@@ -226,6 +226,7 @@ def test_checkpoints_move_between_every_backend(name, tmp_path):
 def test_torch_reads_our_checkpoint_with_its_own_safetensors(tmp_path):
     pytest.importorskip("torch", reason="PyTorch is not installed")
     from safetensors.torch import load_file
+
     from handgrad.io import save_checkpoint
     model = hg.MLP([4, 5, 3], seed=0)
     save_checkpoint(tmp_path / "m.safetensors", model)
@@ -237,6 +238,7 @@ def test_torch_reads_our_checkpoint_with_its_own_safetensors(tmp_path):
 def test_mlx_reads_our_checkpoint_with_mx_load(tmp_path):
     pytest.importorskip("mlx.core", reason="MLX is not installed")
     import mlx.core as mx
+
     from handgrad.io import save_checkpoint
     model = hg.MLP([4, 5, 3], seed=0)
     save_checkpoint(tmp_path / "m.safetensors", model)

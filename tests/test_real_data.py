@@ -13,8 +13,18 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from handgrad.data import (DATASETS, download, find, load_dataset, load_idx_dataset, load_mnist,
-                           parse_idx, read_idx, standardize, write_idx)
+from handgrad.data import (
+    DATASETS,
+    download,
+    find,
+    load_dataset,
+    load_idx_dataset,
+    load_mnist,
+    parse_idx,
+    read_idx,
+    standardize,
+    write_idx,
+)
 from handgrad.data.datasets import FILES
 
 TINY = "tiny-idx"
@@ -100,7 +110,7 @@ def test_nothing_found_says_where_it_looked(tiny, tmp_path):
 
 def test_an_explicit_folder_without_the_files_is_an_error_not_a_fallback(tiny, tmp_path):
     tiny.place(tiny.env)                                   # the usual places would have it
-    with pytest.raises(FileNotFoundError, match="not found in .*nowhere: the folder does not exist"):
+    with pytest.raises(FileNotFoundError, match=r"not found in .*nowhere: the folder does not exist"):
         find(TINY, data_dir=tmp_path / "nowhere")
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match="the folder does not hold them"):
@@ -127,7 +137,7 @@ def test_download_refuses_a_wrong_file_and_tries_the_next_mirror(tiny, tmp_path)
     with pytest.raises(OSError, match="MD5 mismatch"):
         download(TINY, mirrors=[bad.as_uri() + "/"])
     assert list(tiny.cache.glob("*")) == []                # nothing unverified is kept
-    with pytest.raises(OSError, match="could not download train-images-idx3-ubyte.gz for tiny-idx"):
+    with pytest.raises(OSError, match=r"could not download train-images-idx3-ubyte\.gz for tiny-idx"):
         download(TINY, mirrors=[(tmp_path / "missing").as_uri() + "/"])
     root = download(TINY, mirrors=[bad.as_uri() + "/", tiny.source.as_uri() + "/"])
     assert [md5((root / (f + ".gz")).read_bytes()) for f in FILES] == DATASETS[TINY]["gz_md5"]
@@ -177,7 +187,8 @@ def test_broken_idx_files_say_what_is_wrong(tmp_path):
         parse_idx(b"\x01\x02" + good[2:])
     with pytest.raises(ValueError, match="unknown element type 0x07"):
         parse_idx(good[:2] + b"\x07" + good[3:])
-    with pytest.raises(ValueError, match=r"truncated: shape \(1000,\) of uint8 needs 1,000 bytes of data, found 900"):
+    with pytest.raises(ValueError,
+                       match=r"truncated: shape \(1000,\) of uint8 needs 1,000 bytes of data, found 900"):
         parse_idx(good[:-100])
     with pytest.raises(ValueError, match="too long"):
         parse_idx(good + b"\x00")
@@ -222,7 +233,8 @@ def test_a_missing_dataset_skips_with_one_line_that_says_how_to_get_it(tiny):
     tiny.place(tiny.cache)
     assert dataset_dir_or_skip(TINY) == tiny.cache
     fashion = missing_reason("fashion")
-    assert fashion.startswith("Fashion-MNIST not found") and "apt-get install dataset-fashion-mnist" in fashion
+    assert fashion.startswith("Fashion-MNIST not found")
+    assert "apt-get install dataset-fashion-mnist" in fashion
 
 
 # --- the real files ---------------------------------------------------------------------------
@@ -251,7 +263,8 @@ def test_fashion_mnist_loads_verified_with_ten_balanced_classes(fashion):
 
 
 def test_digits_split_and_standardize():
-    pytest.importorskip("sklearn", reason="the digits come with scikit-learn: pip install 'handgrad[sklearn]'")
+    pytest.importorskip("sklearn",
+                        reason="the digits come with scikit-learn: pip install 'handgrad[sklearn]'")
     d = load_dataset("digits", seed=0)
     # 20% of each class, rounded, is held out: 359 of the 1,797 images
     assert d.X_train.shape == (1438, 64) and d.X_test.shape == (359, 64)

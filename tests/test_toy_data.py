@@ -1,8 +1,17 @@
 import numpy as np
 import pytest
 
-from handgrad.data import (TOY, load_dataset, make_blobs, make_circles, make_quadrants, make_sine,
-                           make_spiral, make_xor, train_val_split)
+from handgrad.data import (
+    TOY,
+    load_dataset,
+    make_blobs,
+    make_circles,
+    make_quadrants,
+    make_sine,
+    make_spiral,
+    make_xor,
+    train_val_split,
+)
 
 
 def test_xor_is_the_four_corners():

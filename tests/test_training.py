@@ -8,7 +8,7 @@ import pytest
 
 import handgrad as hg
 from handgrad.data import make_blobs, make_spiral
-from handgrad.io import load_checkpoint, load_model, save_checkpoint, load_tensors, save_tensors
+from handgrad.io import load_checkpoint, load_model, load_tensors, save_checkpoint, save_tensors
 
 
 @pytest.fixture
@@ -123,7 +123,7 @@ def test_bad_checkpoints_give_clear_errors(tmp_path):
     missing = dict(tensors)
     missing.pop("layers.1.bias")
     save_tensors(tmp_path / "missing.safetensors", missing, meta)
-    with pytest.raises(ValueError, match="missing keys: layers.1.bias"):
+    with pytest.raises(ValueError, match=r"missing keys: layers\.1\.bias"):
         load_model(tmp_path / "missing.safetensors")
     misshapen = dict(tensors, **{"layers.0.weight": np.zeros((8, 5), np.float32)})
     save_tensors(tmp_path / "shape.safetensors", misshapen, meta)

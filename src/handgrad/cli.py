@@ -39,7 +39,8 @@ def _int_list(ctx, param, value):
     try:
         sizes = [int(v) for v in value.split(",") if v.strip()]
     except ValueError:
-        raise click.BadParameter(f"expected comma-separated integers like 784,256,10; got {value!r}")
+        raise click.BadParameter(
+            f"expected comma-separated integers like 784,256,10; got {value!r}") from None
     if len(sizes) < 2 or min(sizes) < 1:
         raise click.BadParameter(f"need at least two positive sizes; got {value!r}")
     return sizes
@@ -213,9 +214,9 @@ def train(preset, sizes, out, resume, overwrite, data_dir, no_plots, quiet, **op
         result = run_recipe(recipe, data_dir=data_dir, checkpoint=checkpoint, resume=resume,
                             verbose=not quiet, progress=not quiet, log=click.echo)
     except DivergenceError as e:
-        raise click.ClickException(f"training diverged: {e}")
+        raise click.ClickException(f"training diverged: {e}") from None
     except (ValueError, FileNotFoundError, ImportError) as e:
-        raise click.ClickException(str(e))
+        raise click.ClickException(str(e)) from None
     history = result.history
     if history.interrupted:
         again = f"{prog()} train --out {out} --resume" if out else None
@@ -239,7 +240,7 @@ def _load_run(path):
         ckpt = load_checkpoint(p / "checkpoint.safetensors" if p.is_dir() else p)
         return ckpt, ckpt.model()
     except (ValueError, FileNotFoundError) as e:
-        raise click.ClickException(str(e))
+        raise click.ClickException(str(e)) from None
 
 
 @main.command()
@@ -256,7 +257,7 @@ def evaluate(run, dataset, data_dir):
         data = load_dataset(dataset, data_dir=data_dir)
         result = model.evaluate(data.X_test, data.y_test)
     except (ValueError, FileNotFoundError) as e:
-        raise click.ClickException(str(e))
+        raise click.ClickException(str(e)) from None
     pred = model.predict(data.X_test)
     cm = confusion_matrix(data.y_test, pred, data.n_classes)
     click.echo(f"{data.name} test set: loss {result['loss']:.4f}, accuracy "
@@ -280,7 +281,7 @@ def predict(checkpoint, images, top, resize):
         try:
             probs = model.predict_proba(load_inputs(path, model.layer_sizes[0], resize=resize))
         except (ValueError, ImportError) as e:
-            raise click.ClickException(f"{path}: {e}" if str(path) not in str(e) else str(e))
+            raise click.ClickException(f"{path}: {e}" if str(path) not in str(e) else str(e)) from None
         for i, p in enumerate(probs):
             best = np.argsort(p)[::-1][:top]
             label = f"{path}" + (f"[{i}]" if len(probs) > 1 else "")
@@ -327,7 +328,7 @@ def compare(dataset, epochs, sizes, activation, optimizer, lr, momentum, batch_s
         report = run_compare(dataset, epochs, sizes, activation, lr, batch_size, optimizer,
                              momentum, seed, device, backends=chosen, data_dir=data_dir)
     except (ValueError, FileNotFoundError) as e:
-        raise click.ClickException(str(e))
+        raise click.ClickException(str(e)) from None
     click.echo(format_table(report))
     if out:
         Path(out).mkdir(parents=True, exist_ok=True)
@@ -358,9 +359,9 @@ def engine(out):
     try:
         draw(L, out)
     except (ImportError, RuntimeError) as e:     # the graphviz package or the dot program missing
-        raise click.ClickException(f"{e} (or use --out {Path(out).with_suffix('.dot')})")
+        raise click.ClickException(f"{e} (or use --out {Path(out).with_suffix('.dot')})") from None
     except OSError as e:
-        raise click.ClickException(f"cannot write {out}: {e.strerror or e}")
+        raise click.ClickException(f"cannot write {out}: {e.strerror or e}") from None
     click.echo(f"\nwrote {out}")
 
 
@@ -398,21 +399,21 @@ def playground(host, port, no_browser, export_dir):
         try:
             out = export_static(export_dir)
         except (OSError, ValueError) as e:
-            raise click.ClickException(f"cannot export the playground to {export_dir}: {e}")
+            raise click.ClickException(f"cannot export the playground to {export_dir}: {e}") from None
         click.echo(f"wrote {out / 'index.html'}: open it in a browser or put the folder on any "
                    "static host (no server needed)")
         return
     try:
         from .playground.server import is_loopback, serve
     except ImportError as e:                 # names the extra: pip install 'handgrad[playground]'
-        raise click.ClickException(str(e))
+        raise click.ClickException(str(e)) from None
     if not is_loopback(host):
         click.echo(f"note: listening on {host}: other computers on the network can reach "
                    "this server", err=True)
     try:
         serve(host, port, open_browser=not no_browser, log=click.echo)
     except OSError as e:
-        raise click.ClickException(str(e))
+        raise click.ClickException(str(e)) from None
     except KeyboardInterrupt:
         pass
 
