@@ -20,14 +20,41 @@ below (tests/test_layering.py keeps it so):
 
 from .autograd import Tensor
 from .check import GradcheckReport, Trace, gradcheck, held_bytes, trace
-from .mlp import MLP, Layer
-from .nn import (FFN, GELU, INITIALIZERS, BatchNorm1d, Dropout, Identity, LayerNorm, LeakyReLU,
-                 Linear, Module, ReLU, RMSNorm, Sigmoid, SiLU, Softmax, SwiGLU, Swish, Tanh,
-                 binary_cross_entropy, cross_entropy, get_activation, gpt2_normal, he_normal,
-                 he_uniform, log_softmax, mse, softmax, xavier_normal, xavier_uniform)
 from .engine import Value
-from .optim import SGD, Adam, AdamW, Cosine, StepDecay, Warmup, clip_grad_norm
 from .history import DivergenceError, History
+from .mlp import MLP, Layer
+from .nn import (
+    FFN,
+    GELU,
+    INITIALIZERS,
+    BatchNorm1d,
+    Dropout,
+    Identity,
+    LayerNorm,
+    LeakyReLU,
+    Linear,
+    Module,
+    ReLU,
+    RMSNorm,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    SwiGLU,
+    Swish,
+    Tanh,
+    binary_cross_entropy,
+    cross_entropy,
+    get_activation,
+    gpt2_normal,
+    he_normal,
+    he_uniform,
+    log_softmax,
+    mse,
+    softmax,
+    xavier_normal,
+    xavier_uniform,
+)
+from .optim import SGD, Adam, AdamW, Cosine, StepDecay, Warmup, clip_grad_norm
 from .perceptron import Perceptron
 from .train import train
 
