@@ -1,0 +1,29 @@
+"""The playground: a local web page that trains handgrad's own networks live.
+
+    handgrad playground                 # or: from handgrad.playground import serve; serve()
+
+Four views: the playground (pick data, stack layers, watch the decision boundary
+and every neuron form), an optimizer race (SGD, momentum and Adam from the same
+start), backprop step by step through a 2 → 4 → 3 network, and a scalar-engine
+graph stepped forward and backward. Every number the page shows is computed by
+handgrad in the server; the page only draws.
+
+The server needs the ``playground`` extra (Starlette, uvicorn, websockets,
+python-multipart): ``pip install 'handgrad[playground]'``. ``import handgrad``
+never imports it.
+"""
+
+
+def serve(host="127.0.0.1", port=0, open_browser=True, **options):
+    """Start the server (see ``handgrad.playground.server.serve``)."""
+    from .server import serve as run
+    return run(host, port, open_browser, **options)
+
+
+def export_static(directory, **options):
+    """Write views 2–4 with precomputed runs as static files (see ``export.export_static``)."""
+    from .export import export_static as write
+    return write(directory, **options)
+
+
+__all__ = ["serve", "export_static"]
