@@ -17,6 +17,15 @@ from .check import trace as run_trace
 from .compare import BACKENDS, format_table, plot_losses
 from .compare import compare as run_compare
 from .data import DATASETS, available_datasets, load_dataset
+from .distributed import (
+    Job,
+    WorkerError,
+    WorkerLostError,
+    env_rank,
+    launch,
+    launched_by_torchrun,
+    run,
+)
 from .engine import describe, draw, example_graph
 from .history import DivergenceError
 from .images import load_inputs
@@ -197,13 +206,39 @@ def _prepare_out(out, resume, overwrite):
               help="Folder holding the dataset's files (it must exist and hold them).")
 @click.option("--no-plots", is_flag=True, help="Skip the pictures.")
 @click.option("--quiet", is_flag=True, help="No progress bar or epoch lines.")
-def train(preset, sizes, out, resume, overwrite, data_dir, no_plots, quiet, **options):
+@click.option("--workers", default=None, type=click.IntRange(1),
+              help="Processes on this machine that train the model together (data parallel, "
+              "torch.distributed): each takes 1/N of every batch, and the summed gradients "
+              "make the same steps as one process. The batch size must divide by the number "
+              "of workers [1].")
+@click.option("--nnodes", default=1, show_default=True, type=click.IntRange(1),
+              help="Machines taking part, each running this same command with --workers "
+              "and --rdzv-endpoint.")
+@click.option("--rdzv-endpoint", default=None, metavar="HOST:PORT",
+              help="Where the machines of an --nnodes run meet: one machine's address and a "
+              "free port.")
+@click.option("--timeout", default=60.0, show_default=True,
+              type=click.FloatRange(0, min_open=True),
+              help="Seconds a worker waits for the others; a worker that dies or hangs stops "
+              "the run with an error after at most this long.")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
+              help="With --backend torch and --workers: cuda gives each worker its own GPU "
+              "(NCCL).")
+def train(preset, sizes, out, resume, overwrite, data_dir, no_plots, quiet, workers, nnodes,
+          rdzv_endpoint, timeout, device, **options):
     """Train an MLP (the lesson's: ReLU hidden layers, softmax output, SGD) and report test accuracy.
 
     A loss that turns NaN or infinite, or grows past --divergence-factor times its
     starting value, stops the run with exit status 1 and keeps the last good weights.
+
+    --workers N trains in N processes, data parallel; under torchrun
+    (torchrun --nproc-per-node N -m handgrad train ...) each process is one worker.
     """
-    checkpoint = _prepare_out(out, resume, overwrite)
+    parallel = (workers or 1) > 1 or nnodes > 1 or launched_by_torchrun()
+    if parallel and env_rank() != 0:       # under torchrun, worker 0 checks and clears --out
+        checkpoint = Path(out) / "checkpoint.safetensors" if out else None
+    else:
+        checkpoint = _prepare_out(out, resume, overwrite)
     try:
         saved = load_checkpoint(checkpoint).meta("recipe", {}) if resume else {}
         options["layers"] = sizes
@@ -211,26 +246,57 @@ def train(preset, sizes, out, resume, overwrite, data_dir, no_plots, quiet, **op
             options["norm"] = None
         recipe = resolve(preset, **{**saved, **{k: v for k, v in options.items() if v is not None}})
         recipe["dataset"] = recipe["dataset"] or _default_dataset()
-        result = run_recipe(recipe, data_dir=data_dir, checkpoint=checkpoint, resume=resume,
-                            verbose=not quiet, progress=not quiet, log=click.echo)
+        if parallel:
+            report = _train_data_parallel(recipe, out, resume, data_dir, not no_plots, quiet,
+                                          workers, nnodes, rdzv_endpoint, timeout, device)
+        elif device != "cpu":
+            raise click.UsageError("--device cuda runs the data-parallel PyTorch twin: add "
+                                   "--backend torch and --workers")
+        else:
+            result = run_recipe(recipe, data_dir=data_dir, checkpoint=checkpoint, resume=resume,
+                                verbose=not quiet, progress=not quiet, log=click.echo)
     except DivergenceError as e:
         raise click.ClickException(f"training diverged: {e}") from None
-    except (ValueError, FileNotFoundError, ImportError) as e:
+    except (ValueError, FileNotFoundError, ImportError, WorkerError, WorkerLostError) as e:
         raise click.ClickException(str(e)) from None
-    history = result.history
-    if history.interrupted:
+    if parallel:
+        if report is not None:             # None: a worker other than 0, which reports
+            _finish(out, report.interrupted, report.epochs, report.test_accuracy,
+                    report.n_test, report.dataset, lambda: report.written)
+        return
+    data = result.data
+    _finish(out, result.history.interrupted, len(result.history), result.test_accuracy,
+            len(data.X_test), data.name,
+            lambda: write_run(out, result.model, result.history, data, plots=not no_plots,
+                              test_accuracy=result.test_accuracy) + [checkpoint])
+
+
+def _finish(out, interrupted, epochs, accuracy, n_test, dataset, write):
+    """The end of a training run: the test accuracy and the files written (by ``write()``)."""
+    if interrupted:
         again = f"{prog()} train --out {out} --resume" if out else None
-        click.echo(f"interrupted after epoch {len(history)}"
+        click.echo(f"interrupted after epoch {epochs}"
                    + (f"; resume with: {again}" if again else ""))
         sys.exit(130)
-    data = result.data
-    click.echo(f"test accuracy: {100 * result.test_accuracy:.2f}% "
-               f"({len(data.X_test):,} {data.name} test examples)")
+    click.echo(f"test accuracy: {100 * accuracy:.2f}% ({n_test:,} {dataset} test examples)")
     if out:
-        for path in write_run(out, result.model, history, data, plots=not no_plots,
-                              test_accuracy=result.test_accuracy):
+        for path in write():
             click.echo(f"wrote {path}")
-        click.echo(f"wrote {checkpoint}")
+
+
+def _train_data_parallel(recipe, out, resume, data_dir, plots, quiet, workers, nnodes,
+                         rdzv_endpoint, timeout, device):
+    """Worker 0's Report of a data-parallel run (None in the other workers under torchrun)."""
+    if device == "cuda" and recipe["backend"] != "torch":
+        raise click.UsageError("--device cuda runs the PyTorch twin: add --backend torch")
+    job = Job(recipe, data_dir=data_dir, out=out, resume=resume, plots=plots, verbose=not quiet,
+              timeout=timeout, device=device)
+    if launched_by_torchrun():
+        if workers or nnodes > 1 or rdzv_endpoint:
+            raise click.UsageError("under torchrun, its own options place the workers: leave "
+                                   "out --workers, --nnodes and --rdzv-endpoint")
+        return run(job, log=click.echo)
+    return launch(job, workers or 1, nnodes=nnodes, rdzv_endpoint=rdzv_endpoint)
 
 
 def _load_run(path):
