@@ -3,6 +3,8 @@
 import re
 from pathlib import Path
 
+import pytest
+
 
 def test_the_tour_runs(capsys):
     text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
@@ -16,7 +18,6 @@ def test_the_tour_runs(capsys):
 
 def test_the_compare_sample_is_what_the_command_prints():
     """Every number of the README's `handgrad compare` sample but the timings comes out again."""
-    import pytest
     pytest.importorskip("torch", reason="PyTorch is not installed")
     pytest.importorskip("mlx.core", reason="MLX is not installed")
     from handgrad.compare import compare, format_table
@@ -29,3 +30,26 @@ def test_the_compare_sample_is_what_the_command_prints():
         return cells[:-2] + cells[-1:] if cells and cells[0] in ("numpy", "torch", "mlx") else cells
 
     assert [without_timing(l) for l in printed] == [without_timing(l) for l in sample]
+
+
+@pytest.mark.slow
+def test_every_python_example_in_the_readme_runs(tmp_path, monkeypatch):
+    """The examples run in order in one namespace (a later one may use an earlier one's model);
+    the data-parallel one needs worker processes and is run by tests/test_distributed.py."""
+    pytest.importorskip("torch", reason="PyTorch is not installed")
+    pytest.importorskip("sklearn", reason="scikit-learn is not installed")
+    monkeypatch.chdir(tmp_path)                 # examples that write a picture write it here
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    namespace = {}
+    ran = 0
+    for i, block in enumerate(blocks):
+        if "init_process_group" in block:
+            continue
+        try:
+            exec(compile(block, f"README.md python block {i}", "exec"), namespace)
+        except ImportError as e:                # the graphviz program or package may be missing
+            if "graphviz" not in str(e).lower():
+                raise
+        ran += 1
+    assert ran >= 6
