@@ -30,6 +30,7 @@ from .engine import describe, draw, example_graph
 from .history import DivergenceError
 from .images import load_inputs
 from .io import load_checkpoint
+from .lab.commands import lab as lab_group
 from .mlp import MLP
 from .nn.activations import ACTIVATIONS
 from .perceptron import GATES, gate_report
@@ -482,6 +483,9 @@ def playground(host, port, no_browser, export_dir):
         raise click.ClickException(str(e)) from None
     except KeyboardInterrupt:
         pass
+
+
+main.add_command(lab_group)
 
 
 if __name__ == "__main__":
