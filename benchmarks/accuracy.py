@@ -79,7 +79,7 @@ def main(argv=None):
             rows.append(("sklearn MLPClassifier(256,) adam", None, [a for a, _ in sk],
                          [s for _, s in sk], None))
 
-    print("\n| recipe | settings | params | test accuracy (mean ± sd) | seeds | target "
+    print("\n| recipe | settings | params | test accuracy (mean ± sd) | seeds | expected at least "
           "| training seconds / run |")
     print("|---|---|---|---|---|---|---|")
     for name, recipe, accs, secs, n_params in rows:
