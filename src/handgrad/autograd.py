@@ -33,9 +33,12 @@ zero and an ``exp`` that overflows raise a ``ValueError`` naming the operation.
     W.grad                      # (10, 64) float32
 """
 
+from __future__ import annotations
+
 import numbers
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from .engine import topological_order
 from .nn.init import as_generator, init_weight
@@ -53,7 +56,8 @@ class Tensor:
     __slots__ = ("data", "grad", "label", "op", "parents", "requires_grad", "rule")
     __array_ufunc__ = None         # array + Tensor: NumPy steps aside, Tensor.__radd__ runs
 
-    def __init__(self, data, requires_grad=True, label="", dtype=None):
+    def __init__(self, data: ArrayLike, requires_grad: bool = True, label: str = "",
+                 dtype: DTypeLike | None = None) -> None:
         data = np.asarray(data, dtype=dtype)           # a float array is shared, not copied
         if data.dtype.kind in "biu":
             data = data.astype(np.float32)
@@ -70,15 +74,15 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
 
     @property
-    def shape(self):
+    def shape(self) -> tuple[int, ...]:
         return self.data.shape
 
     @property
-    def dtype(self):
+    def dtype(self) -> np.dtype:
         return self.data.dtype
 
     @property
-    def ndim(self):
+    def ndim(self) -> int:
         return self.data.ndim
 
     def __len__(self):
@@ -89,10 +93,10 @@ class Tensor:
                  + (f", op={self.op!r}" if self.op else ""))
         return f"Tensor(shape={self.shape}, dtype={self.dtype}{extra})"
 
-    def numpy(self):
+    def numpy(self) -> np.ndarray:
         return self.data
 
-    def item(self):
+    def item(self) -> float:
         return self.data.item()
 
     # --- elementwise arithmetic, broadcasting -------------------------------------------
@@ -186,13 +190,13 @@ class Tensor:
         return node(A @ B, "@", (self, other), rule)
 
     @property
-    def T(self):
+    def T(self) -> Tensor:
         def rule(G):                                   # the transpose of a transpose
             return (G.T,)
 
         return node(self.data.T, "T", (self,), rule)
 
-    def reshape(self, *shape):
+    def reshape(self, *shape: int) -> Tensor:
         shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
         old = self.data.shape
 
@@ -214,7 +218,7 @@ class Tensor:
 
     # --- elementwise functions ----------------------------------------------------------
 
-    def exp(self):
+    def exp(self) -> Tensor:
         with np.errstate(over="ignore"):               # an overflow is reported just below
             e = checked(np.exp(self.data), "exp")
 
@@ -223,7 +227,7 @@ class Tensor:
 
         return node(e, "exp", (self,), rule)
 
-    def log(self):
+    def log(self) -> Tensor:
         x = self.data
         if (x <= 0).any():
             raise ValueError(f"log: needs positive numbers; got {x[x <= 0].ravel()[0]}")
@@ -233,7 +237,7 @@ class Tensor:
 
         return node(checked(np.log(x), "log"), "log", (self,), rule)
 
-    def relu(self):
+    def relu(self) -> Tensor:
         x = self.data
 
         def rule(G):                                   # ∂relu/∂x = [x > 0]
@@ -241,7 +245,7 @@ class Tensor:
 
         return node(np.maximum(x, 0), "relu", (self,), rule)
 
-    def tanh(self):
+    def tanh(self) -> Tensor:
         t = np.tanh(self.data)
 
         def rule(G):                                   # ∂tanh/∂x = 1 - tanh²
@@ -249,7 +253,7 @@ class Tensor:
 
         return node(t, "tanh", (self,), rule)
 
-    def sigmoid(self):
+    def sigmoid(self) -> Tensor:
         x = self.data
         e = np.exp(-np.abs(x))                         # in (0, 1]: never overflows
         s = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
@@ -261,7 +265,7 @@ class Tensor:
 
     # --- reductions -------------------------------------------------------------------
 
-    def sum(self, axis=None, keepdims=False):
+    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         shape = self.data.shape
 
         def rule(G):                                   # every summed entry gets G
@@ -269,7 +273,7 @@ class Tensor:
 
         return node(self.data.sum(axis=axis, keepdims=keepdims), "sum", (self,), rule)
 
-    def mean(self, axis=None, keepdims=False):
+    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         shape = self.data.shape
         out = self.data.mean(axis=axis, keepdims=keepdims)
         n = self.data.size // max(np.size(out), 1)    # how many entries each mean averages
@@ -279,7 +283,7 @@ class Tensor:
 
         return node(out, "mean", (self,), rule)
 
-    def max(self, axis=None, keepdims=False):
+    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         x = self.data
         m = x.max(axis=axis, keepdims=True)
 
@@ -290,7 +294,7 @@ class Tensor:
         out = m if keepdims else (m.reshape(()) if axis is None else np.squeeze(m, axis=axis))
         return node(out, "max", (self,), rule)
 
-    def log_softmax(self, axis=-1):
+    def log_softmax(self, axis: int = -1) -> Tensor:
         """z - log Σ e^z along ``axis``, computed from z - max (no overflow, no log 0)."""
         s = self.data - self.data.max(axis=axis, keepdims=True)
         out = s - np.log(np.exp(s).sum(axis=axis, keepdims=True))
@@ -303,7 +307,7 @@ class Tensor:
 
     # --- the backward pass ------------------------------------------------------------
 
-    def backward(self, grad=None):
+    def backward(self, grad: ArrayLike | None = None) -> None:
         """Fill ``grad`` of every tensor in this one's graph that requires it.
 
         ``grad`` seeds this tensor (default: ones, so a scalar loss gets dL/dL = 1).
@@ -316,7 +320,7 @@ class Tensor:
         for v in order:
             if v.parents:
                 v.grad = None                          # intermediates: recomputed, not accumulated
-        given = set()                                  # arrays already handed to a leaf
+        given: set = set()                                # arrays already handed to a leaf
         accumulate(self, seed, given)
         for v in reversed(order):
             if v.rule is None or v.grad is None:
@@ -325,7 +329,7 @@ class Tensor:
                 if g is not None and p.requires_grad:
                     accumulate(p, unbroadcast(g, p.data.shape), given)
 
-    def zero_grad(self):
+    def zero_grad(self) -> None:
         """Clear ``grad`` (to None) on every tensor of this one's graph."""
         for v in topological_order(self):
             v.grad = None
@@ -486,7 +490,7 @@ class MLP:
     def parameters(self):
         return list(self.params.values())
 
-    def zero_grad(self):
+    def zero_grad(self) -> None:
         for p in self.params.values():
             p.grad = None
 

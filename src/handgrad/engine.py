@@ -40,6 +40,8 @@ hand-derived ``handgrad.MLP``, in the ``Tensor`` engine and in PyTorch.
     a.grad, b.grad          # (-3.0, 2.0)
 """
 
+from __future__ import annotations
+
 import math
 import numbers
 from pathlib import Path
@@ -84,7 +86,7 @@ class Value:
     __slots__ = ("data", "grad", "label", "local", "op", "parents")
     __array_ufunc__ = None         # array * Value: NumPy steps aside, Value.__rmul__ runs
 
-    def __init__(self, data, label=""):
+    def __init__(self, data: float, label: str = "") -> None:
         data = float(data)
         if data - data != 0.0:                       # inf - inf and nan - nan are nan
             raise ValueError(f"Value needs a finite number; got {data}")
@@ -159,7 +161,7 @@ class Value:
     def __rtruediv__(self, other):                                 # other / self
         return Value(other) / self
 
-    def exp(self):
+    def exp(self) -> Value:
         x = self.data
         if x > _EXP_MAX:
             raise ValueError(f"exp: exp({x}) overflows float64 (the largest argument is "
@@ -167,18 +169,18 @@ class Value:
         e = math.exp(x)
         return _node(e, "exp", (self,), (e,))                        # ∂e^x/∂x = e^x
 
-    def log(self):
+    def log(self) -> Value:
         x = self.data
         if x <= 0:
             raise ValueError(f"log: needs a positive number; got {x}")
         y = math.log(x)
         return _node(y, "log", (self,), _finite("log", (1.0 / x,), y))  # ∂log x/∂x = 1/x
 
-    def tanh(self):
+    def tanh(self) -> Value:
         t = math.tanh(self.data)
         return _node(t, "tanh", (self,), (1.0 - t * t,))             # ∂tanh/∂x = 1 - tanh²
 
-    def sigmoid(self):
+    def sigmoid(self) -> Value:
         x = self.data
         if x >= 0:
             s = 1.0 / (1.0 + math.exp(-x))
@@ -187,14 +189,14 @@ class Value:
             s = e / (1.0 + e)
         return _node(s, "sigmoid", (self,), (s * (1.0 - s),))        # ∂σ/∂x = σ(1 - σ)
 
-    def relu(self):
+    def relu(self) -> Value:
         x = self.data
         return _node(x if x > 0 else 0.0, "relu", (self,),
                      (1.0 if x > 0 else 0.0,))                      # ∂relu/∂x = [x > 0]
 
     # --- the backward pass ----------------------------------------------------------
 
-    def backward(self, grad=1.0):
+    def backward(self, grad: float = 1.0) -> None:
         """Fill ``grad`` of every node in this value's graph with d(this)/d(node).
 
         Leaves (``op == ""``: the inputs and weights) accumulate: a second call
@@ -218,7 +220,7 @@ class Value:
             for p, d in zip(v.parents, v.local):
                 p.grad += d * g                    # the chain rule; += sums over every use of p
 
-    def zero_grad(self):
+    def zero_grad(self) -> None:
         """Set ``grad`` to 0 on every node of this value's graph, leaves included."""
         for v in topological_order(self):
             v.grad = 0.0
@@ -494,7 +496,7 @@ class MLP:
     def parameters(self):
         return [p for layer in self.layers for p in layer.parameters()]
 
-    def zero_grad(self):
+    def zero_grad(self) -> None:
         for p in self.parameters():
             p.grad = 0.0
 

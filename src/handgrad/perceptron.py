@@ -21,9 +21,12 @@ always a mistake, the weights never settle, and since they take finitely many
 values they cycle. A hidden layer fixes it: XOR(x) = AND(OR(x), NAND(x)).
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .mlp import MLP
 from .nn.init import as_generator
@@ -64,7 +67,7 @@ class Perceptron:
     ``path``: the same after every example. ``cycle()`` finds the cycle in them.
     """
 
-    def __init__(self, n_inputs, lr=1.0, seed=None):
+    def __init__(self, n_inputs: int, lr: float = 1.0, seed: int | None = None) -> None:
         if int(n_inputs) != n_inputs or n_inputs < 1:
             raise ValueError(f"n_inputs must be a positive integer; got {n_inputs!r}")
         if not lr > 0:
@@ -84,15 +87,15 @@ class Perceptron:
         self.path = self.history
 
     @property
-    def weights(self):
+    def weights(self) -> np.ndarray:
         return self.w.copy()
 
     @property
-    def bias(self):
+    def bias(self) -> float:
         return self.b
 
     @property
-    def epochs_(self):
+    def epochs_(self) -> int:
         return len(self.mistakes)
 
     def __repr__(self):
@@ -123,19 +126,19 @@ class Perceptron:
 
     # --- learning ------------------------------------------------------------------------------
 
-    def fit(self, X, y, epochs=100):
+    def fit(self, X: ArrayLike, y: ArrayLike, epochs: int = 100) -> Perceptron:
         """Rosenblatt's rule from the starting weights; stops at the first epoch with no mistake.
 
         Returns self. ``mistakes`` counts the mistakes of each epoch, ``converged``
         says whether the last epoch had none, ``history`` keeps the weights after
         each epoch (see ``cycle()``).
         """
-        X = self._check_X(X)
-        t, self.labels = self._check_y(y, len(X))
+        Xc = self._check_X(X)
+        t, self.labels = self._check_y(y, len(Xc))
         if int(epochs) != epochs or epochs < 1:
             raise ValueError(f"epochs must be a positive integer; got {epochs!r}")
         self._reset()
-        Xa = np.hstack([X, np.ones((len(X), 1))])          # (n, d + 1): the bias input is 1
+        Xa = np.hstack([Xc, np.ones((len(Xc), 1))])        # (n, d + 1): the bias input is 1
         wb = np.r_[self.w, self.b]                         # (d + 1,): weights, then the bias
         states, path = [wb.copy()], [wb.copy()]
         for _ in range(int(epochs)):
@@ -156,11 +159,11 @@ class Perceptron:
         self.path = np.array(path)                                     # (updates + 1, n + 1)
         return self
 
-    def decision_function(self, X):
+    def decision_function(self, X: ArrayLike) -> np.ndarray:
         """w·x + b for a batch (n, n_inputs) -> (n,)."""
         return self._check_X(X) @ self.w + self.b
 
-    def predict(self, x):
+    def predict(self, x: ArrayLike) -> int | np.ndarray:
         """One sample (n_inputs,) -> an int label; a batch (n, n_inputs) -> (n,) labels."""
         x = np.asarray(x, dtype=np.float64)
         single = x.ndim == 1
@@ -170,13 +173,13 @@ class Perceptron:
         out = np.where(step == 1, self.labels[1], self.labels[0])
         return int(out[0]) if single else out
 
-    def score(self, X, y):
+    def score(self, X: ArrayLike, y: ArrayLike) -> float:
         """Accuracy on (X, y), labels in either form."""
-        X = self._check_X(X)
-        t, _ = self._check_y(y, len(X))
-        return float(np.mean((self.decision_function(X) >= 0) == (t == 1)))
+        Xc = self._check_X(X)
+        t, _ = self._check_y(y, len(Xc))
+        return float(np.mean((self.decision_function(Xc) >= 0) == (t == 1)))
 
-    def cycle(self, decimals=9):
+    def cycle(self, decimals: int = 9) -> Cycle | None:
         """The cycle the weights fell into, or None if no epoch ended where an earlier one did.
 
         An epoch's dynamics depend only on the weights it starts from (the
@@ -187,7 +190,7 @@ class Perceptron:
         """
         if self.converged:
             return None
-        first = {}
+        first: dict = {}
         for j, state in enumerate(np.round(self.history, decimals) + 0.0):   # + 0.0: -0.0 is 0.0
             i = first.setdefault(state.tobytes(), j)
             if i != j:
