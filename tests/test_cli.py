@@ -90,3 +90,8 @@ def test_playground_export_and_bad_port(tmp_path):
     assert code == 0 and (tmp_path / "site" / "index.html").is_file()
     result = CliRunner().invoke(main, ["playground", "--port", "70000"])
     assert result.exit_code == 2 and "70000" in result.output
+
+
+def test_lab_says_when_its_report_folder_cannot_be_written():
+    code, out = run("lab", "run", "9", "--out", "/proc/no-such-place")
+    assert code == 1 and "cannot write the report to /proc/no-such-place" in out

@@ -71,12 +71,22 @@ def _options(default_out):
 @_options("lab-report")
 def run_(ids, out, quick, seed):
     """Run the experiments IDS (numbers or names, e.g. 6 9 init-scale)."""
-    _finish(run(ids, quick=quick, seed=seed, out=out, log=click.echo), out)
+    _finish(_run(ids, quick, seed, out), out)
 
 
 @lab.command(name="all")
 @_options("lab-report")
 def all_(out, quick, seed):
     """Run every experiment and write the full report."""
-    results = run(sorted(EXPERIMENTS), quick=quick, seed=seed, out=out, log=click.echo)
-    _finish(results, out)
+    _finish(_run(sorted(EXPERIMENTS), quick, seed, out), out)
+
+
+def _run(ids, quick, seed, out):
+    """The experiments' results, or one clear line when the report folder cannot be written."""
+    if out is not None:
+        try:
+            Path(out).mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise click.ClickException(f"cannot write the report to {out}: "
+                                       f"{e.strerror or e}") from None
+    return run(ids, quick=quick, seed=seed, out=out, log=click.echo)
