@@ -36,13 +36,18 @@ zero and an ``exp`` that overflows raise a ``ValueError`` naming the operation.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeAlias
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from .engine import topological_order
-from .nn.init import as_generator, init_weight
+from .nn.init import InitMethod, as_generator, init_weight
 from .nn.module import check_state_matches
+
+Rule: TypeAlias = Callable[[np.ndarray], tuple[np.ndarray | None, ...]]
+"""A local backward rule: dL/d(out) -> dL/d(input) for each input (None: not needed)."""
 
 
 class Tensor:
@@ -55,6 +60,14 @@ class Tensor:
 
     __slots__ = ("data", "grad", "label", "op", "parents", "requires_grad", "rule")
     __array_ufunc__ = None         # array + Tensor: NumPy steps aside, Tensor.__radd__ runs
+
+    data: np.ndarray
+    grad: np.ndarray | None
+    label: str
+    op: str
+    parents: tuple[Tensor, ...]
+    rule: Rule | None
+    requires_grad: bool
 
     def __init__(self, data: ArrayLike, requires_grad: bool = True, label: str = "",
                  dtype: DTypeLike | None = None) -> None:
@@ -85,10 +98,10 @@ class Tensor:
     def ndim(self) -> int:
         return self.data.ndim
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.data)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         extra = ((f", label={self.label!r}" if self.label else "")
                  + (f", op={self.op!r}" if self.op else ""))
         return f"Tensor(shape={self.shape}, dtype={self.dtype}{extra})"
@@ -101,7 +114,7 @@ class Tensor:
 
     # --- elementwise arithmetic, broadcasting -------------------------------------------
 
-    def __add__(self, other):
+    def __add__(self, other: Tensor | ArrayLike) -> Tensor:
         other = lift(other, self)
 
         def rule(G):                                   # ∂(a + b)/∂a = ∂(a + b)/∂b = 1
@@ -109,7 +122,7 @@ class Tensor:
 
         return node(self.data + other.data, "+", (self, other), rule)
 
-    def __sub__(self, other):
+    def __sub__(self, other: Tensor | ArrayLike) -> Tensor:
         other = lift(other, self)
 
         def rule(G):                                   # ∂(a - b)/∂a = 1, ∂(a - b)/∂b = -1
@@ -117,7 +130,7 @@ class Tensor:
 
         return node(self.data - other.data, "-", (self, other), rule)
 
-    def __mul__(self, other):
+    def __mul__(self, other: Tensor | ArrayLike) -> Tensor:
         other = lift(other, self)
         a, b = self.data, other.data
 
@@ -126,7 +139,7 @@ class Tensor:
 
         return node(a * b, "*", (self, other), rule)
 
-    def __truediv__(self, other):
+    def __truediv__(self, other: Tensor | ArrayLike) -> Tensor:
         other = lift(other, self)
         a, b = self.data, other.data
         if (b == 0).any():
@@ -137,7 +150,7 @@ class Tensor:
 
         return node(a / b, "/", (self, other), rule)
 
-    def __pow__(self, k):
+    def __pow__(self, k: float) -> Tensor:
         if isinstance(k, Tensor) or not isinstance(k, numbers.Real):
             raise TypeError(f"**: the exponent must be an int or a float; got {type(k).__name__}")
         x = self.data
@@ -152,27 +165,27 @@ class Tensor:
         with np.errstate(over="ignore"):               # an overflow is reported by checked
             return node(checked(x ** k, "**"), "**", (self,), rule)
 
-    def __neg__(self):
+    def __neg__(self) -> Tensor:
         def rule(G):                                   # ∂(-x)/∂x = -1
             return (-G,)
 
         return node(-self.data, "neg", (self,), rule)
 
-    def __radd__(self, other):
+    def __radd__(self, other: ArrayLike) -> Tensor:
         return lift(other, self) + self
 
-    def __rsub__(self, other):
+    def __rsub__(self, other: ArrayLike) -> Tensor:
         return lift(other, self) - self
 
-    def __rmul__(self, other):
+    def __rmul__(self, other: ArrayLike) -> Tensor:
         return lift(other, self) * self
 
-    def __rtruediv__(self, other):
+    def __rtruediv__(self, other: ArrayLike) -> Tensor:
         return lift(other, self) / self
 
     # --- matrix product ---------------------------------------------------------------
 
-    def __matmul__(self, other):
+    def __matmul__(self, other: Tensor | ArrayLike) -> Tensor:
         other = lift(other, self)
         A, B = self.data, other.data
         need_a, need_b = self.requires_grad, other.requires_grad
@@ -196,16 +209,16 @@ class Tensor:
 
         return node(self.data.T, "T", (self,), rule)
 
-    def reshape(self, *shape: int) -> Tensor:
-        shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    def reshape(self, *shape: int | Sequence[int]) -> Tensor:
+        dims = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
         old = self.data.shape
 
         def rule(G):                                   # same numbers, the input's shape
             return (G.reshape(old),)
 
-        return node(self.data.reshape(shape), "reshape", (self,), rule)
+        return node(self.data.reshape(dims), "reshape", (self,), rule)
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: Any) -> Tensor:
         index = index.data.astype(np.intp) if isinstance(index, Tensor) else index
         x = self.data
 
@@ -320,7 +333,7 @@ class Tensor:
         for v in order:
             if v.parents:
                 v.grad = None                          # intermediates: recomputed, not accumulated
-        given: set = set()                                # arrays already handed to a leaf
+        given: set[int] = set()                        # arrays already handed to a leaf
         accumulate(self, seed, given)
         for v in reversed(order):
             if v.rule is None or v.grad is None:
@@ -335,14 +348,14 @@ class Tensor:
             v.grad = None
 
 
-def lift(x, like):
+def lift(x: Tensor | ArrayLike, like: Tensor) -> Tensor:
     """``x`` as a Tensor; a plain number or array becomes a constant of ``like``'s dtype."""
     if isinstance(x, Tensor):
         return x
     return Tensor(np.asarray(x, dtype=like.data.dtype), requires_grad=False)
 
 
-def node(data, op, parents, rule):
+def node(data: ArrayLike, op: str, parents: tuple[Tensor, ...], rule: Rule) -> Tensor:
     """The output of ``op``: a graph node when an input needs a gradient, else a constant."""
     out = Tensor.__new__(Tensor)
     out.data = data if isinstance(data, np.ndarray) else np.asarray(data)
@@ -355,14 +368,14 @@ def node(data, op, parents, rule):
     return out
 
 
-def checked(x, op):
+def checked(x: np.ndarray, op: str) -> np.ndarray:
     """``x`` if every entry is finite, else a ValueError naming ``op``."""
     if not np.isfinite(x).all():
         raise ValueError(f"{op}: the result is not finite (overflow); scale the input down")
     return x
 
 
-def accumulate(p, g, given):
+def accumulate(p: Tensor, g: np.ndarray, given: set[int]) -> None:
     """p.grad += g, never in place. A leaf's gradient may be changed in place by its user
     (clipping, an optimizer), so a leaf gets an array of its own: contiguous, writable, and
     shared with no other leaf (``given`` holds the arrays handed out in this pass)."""
@@ -379,7 +392,7 @@ def accumulate(p, g, given):
         p.grad = g
 
 
-def unbroadcast(g, shape):
+def unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Sum ``g`` over the axes that broadcasting added or stretched, back to ``shape``."""
     if g.shape == shape:
         return g
@@ -392,7 +405,8 @@ def unbroadcast(g, shape):
     return g.reshape(shape)
 
 
-def _keep(G, shape, axis, keepdims):
+def _keep(G: np.ndarray, shape: tuple[int, ...], axis: int | tuple[int, ...] | None,
+          keepdims: bool) -> np.ndarray:
     """G with the reduced axes put back as size 1, ready to broadcast to ``shape``."""
     if keepdims or axis is None:
         return np.reshape(G, [1] * len(shape)) if axis is None else G
@@ -402,11 +416,11 @@ def _keep(G, shape, axis, keepdims):
 
 # --- losses -------------------------------------------------------------------------------------
 
-def log_softmax(z, axis=-1):
+def log_softmax(z: Tensor, axis: int = -1) -> Tensor:
     return z.log_softmax(axis)
 
 
-def cross_entropy(logits, labels):
+def cross_entropy(logits: Tensor, labels: Tensor | ArrayLike) -> Tensor:
     """Mean softmax cross-entropy of logits (B, K) against integer labels (B,), fused.
 
     L = (1/B) Σ_i (log Σ_k e^z_ik - z_iy);  dL/dz = (softmax(z) - onehot(y)) / B,
@@ -433,7 +447,7 @@ def cross_entropy(logits, labels):
     return node(np.asarray(loss, dtype=z.dtype), "cross_entropy", (logits,), rule)
 
 
-def mse(pred, target):
+def mse(pred: Tensor, target: Tensor | ArrayLike) -> Tensor:
     """The lesson's MSE, L = 1/(2n) Σ_i Σ_j (a_ij - y_ij)² over n examples, from primitives:
     its gradient (a - y)/n comes out of the ``**``, ``sum`` and ``*`` rules."""
     target = lift(np.asarray(target.data if isinstance(target, Tensor) else target,
@@ -443,7 +457,7 @@ def mse(pred, target):
 
 LOSSES = {"cross_entropy": cross_entropy, "mse": mse}
 
-ACTIVATIONS = {
+ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
     "relu": Tensor.relu,
     "tanh": Tensor.tanh,
     "sigmoid": Tensor.sigmoid,
@@ -457,8 +471,11 @@ class MLP:
     """a(l) = f(a(l-1) W(l)ᵀ + b(l)) on Tensors: the hand-derived handgrad.MLP, differentiated
     by the engine. W is (d_out, d_in) as in torch.nn.Linear; the output is logits (or values)."""
 
-    def __init__(self, layer_sizes, activations=None, seed=None, rng=None, dtype=np.float32,
-                 init="he"):
+    params: dict[str, Tensor]
+
+    def __init__(self, layer_sizes: Sequence[int], activations: Sequence[str] | None = None,
+                 seed: int | None = None, rng: np.random.Generator | None = None,
+                 dtype: DTypeLike = np.float32, init: InitMethod = "he") -> None:
         sizes = [int(n) for n in layer_sizes]
         n = len(sizes) - 1
         if n < 1 or min(sizes) < 1:
@@ -480,33 +497,33 @@ class MLP:
             self.params[f"layers.{i}.bias"] = Tensor(np.zeros(sizes[i + 1], dtype),  # (d_out,)
                                                      label=f"layers.{i}.bias")
 
-    def __call__(self, X):
+    def __call__(self, X: Tensor | ArrayLike) -> Tensor:
         a = X if isinstance(X, Tensor) else Tensor(X, requires_grad=False)         # (B, d_0)
         for i, f in enumerate(self.activations):
             W, b = self.params[f"layers.{i}.weight"], self.params[f"layers.{i}.bias"]
             a = ACTIVATIONS[f](a @ W.T + b)            # (B, d_in) @ (d_in, d_out) + (d_out,)
         return a                                       # (B, d_out)
 
-    def parameters(self):
+    def parameters(self) -> list[Tensor]:
         return list(self.params.values())
 
     def zero_grad(self) -> None:
         for p in self.params.values():
             p.grad = None
 
-    def step(self, learning_rate):
+    def step(self, learning_rate: float) -> None:
         """Plain SGD: θ ← θ - lr·dθ, in place."""
         for p in self.params.values():
             if p.grad is not None:
                 p.data -= learning_rate * p.grad
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, np.ndarray]:
         return {k: p.data.copy() for k, p in self.params.items()}
 
-    def grad_dict(self):
+    def grad_dict(self) -> dict[str, np.ndarray | None]:
         return {k: p.grad for k, p in self.params.items()}
 
-    def load_state_dict(self, state):
+    def load_state_dict(self, state: Mapping[str, ArrayLike]) -> MLP:
         """Copy a handgrad (or PyTorch) state dict in, cast to this model's dtype."""
         check_state_matches({k: p.data for k, p in self.params.items()},
                             {k: np.asarray(v) for k, v in state.items()})
@@ -514,8 +531,9 @@ class MLP:
             np.copyto(p.data, np.asarray(state[k]), casting="unsafe")
         return self
 
-    def fit(self, X, y, epochs=10, learning_rate=0.1, batch_size=32, loss="cross_entropy",
-            seed=None, rng=None):
+    def fit(self, X: np.ndarray, y: np.ndarray, epochs: int = 10, learning_rate: float = 0.1,
+            batch_size: int = 32, loss: str = "cross_entropy", seed: int | None = None,
+            rng: np.random.Generator | None = None) -> list[float]:
         """Mini-batch SGD; returns the mean loss of each epoch."""
         rng, n, history = as_generator(rng, seed), len(X), []
         for _ in range(epochs):
@@ -530,9 +548,9 @@ class MLP:
             history.append(total / n)
         return history
 
-    def predict(self, X):
+    def predict(self, X: Tensor | ArrayLike) -> np.ndarray:
         out = self(X).data
         return out.argmax(axis=1) if out.shape[1] > 1 else out[:, 0]
 
-    def score(self, X, y):
+    def score(self, X: Tensor | ArrayLike, y: ArrayLike) -> float:
         return float(np.mean(self.predict(X) == np.asarray(y)))

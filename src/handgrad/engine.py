@@ -44,11 +44,15 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from .nn.init import as_generator, init_weight
+from .nn.init import InitMethod, as_generator, init_weight
 from .nn.module import check_state_matches
 
 # Each operation's local backward rule, as a line of code: ``out`` is the result,
@@ -86,6 +90,13 @@ class Value:
     __slots__ = ("data", "grad", "label", "local", "op", "parents")
     __array_ufunc__ = None         # array * Value: NumPy steps aside, Value.__rmul__ runs
 
+    data: float
+    grad: float
+    label: str
+    op: str
+    parents: tuple[Value, ...]
+    local: tuple[float, ...]
+
     def __init__(self, data: float, label: str = "") -> None:
         data = float(data)
         if data - data != 0.0:                       # inf - inf and nan - nan are nan
@@ -97,29 +108,29 @@ class Value:
         self.parents = ()
         self.local = ()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         extra = ((f", label={self.label!r}" if self.label else "")
                  + (f", op={self.op!r}" if self.op else ""))
         return f"Value(data={self.data:.6g}, grad={self.grad:.6g}{extra})"
 
     # --- the operations: forward value and local derivatives side by side ---------------
 
-    def __add__(self, other):
+    def __add__(self, other: Value | float) -> Value:
         other = other if isinstance(other, Value) else Value(other)
         return _node(self.data + other.data, "+", (self, other),
                      (1.0, 1.0))                                    # ∂/∂self = 1, ∂/∂other = 1
 
-    def __sub__(self, other):
+    def __sub__(self, other: Value | float) -> Value:
         other = other if isinstance(other, Value) else Value(other)
         return _node(self.data - other.data, "-", (self, other),
                      (1.0, -1.0))                                   # ∂/∂self = 1, ∂/∂other = -1
 
-    def __mul__(self, other):
+    def __mul__(self, other: Value | float) -> Value:
         other = other if isinstance(other, Value) else Value(other)
         return _node(self.data * other.data, "*", (self, other),
                      (other.data, self.data))                     # ∂/∂self = other, ∂/∂other = self
 
-    def __truediv__(self, other):
+    def __truediv__(self, other: Value | float) -> Value:
         other = other if isinstance(other, Value) else Value(other)
         a, b = self.data, other.data
         if b == 0.0:
@@ -128,7 +139,7 @@ class Value:
         return _node(q, "/", (self, other),
                      _finite("/", (1.0 / b, -q / b), q))             # ∂/∂a = 1/b, ∂/∂b = -a/b²
 
-    def __pow__(self, k):
+    def __pow__(self, k: float) -> Value:
         if isinstance(k, Value) or not isinstance(k, numbers.Real):
             raise TypeError(f"**: the exponent must be an int or a float; got {type(k).__name__}")
         x, k = self.data, float(k)
@@ -146,19 +157,19 @@ class Value:
             raise ValueError(f"**: {x} ** {k} overflows float64") from None
         return _node(out, "**", (self, Value(k)), _finite("**", (dx, 0.0), out))   # k: a constant
 
-    def __neg__(self):
+    def __neg__(self) -> Value:
         return _node(-self.data, "neg", (self,), (-1.0,))             # ∂(-x)/∂x = -1
 
-    def __radd__(self, other):                                     # other + self
+    def __radd__(self, other: float) -> Value:                     # other + self
         return Value(other) + self
 
-    def __rsub__(self, other):                                     # other - self
+    def __rsub__(self, other: float) -> Value:                     # other - self
         return Value(other) - self
 
-    def __rmul__(self, other):                                     # other * self
+    def __rmul__(self, other: float) -> Value:                     # other * self
         return Value(other) * self
 
-    def __rtruediv__(self, other):                                 # other / self
+    def __rtruediv__(self, other: float) -> Value:                 # other / self
         return Value(other) / self
 
     def exp(self) -> Value:
@@ -226,7 +237,7 @@ class Value:
             v.grad = 0.0
 
 
-def _node(data, op, parents, local):
+def _node(data: float, op: str, parents: tuple[Value, ...], local: tuple[float, ...]) -> Value:
     """A new Value made by ``op``; a result that is not finite is an error, never a silent NaN."""
     if data - data != 0.0:
         shown = ", ".join(f"{p.data:.6g}" for p in parents)
@@ -241,7 +252,7 @@ def _node(data, op, parents, local):
     return out
 
 
-def _finite(op, local, result):
+def _finite(op: str, local: tuple[float, ...], result: float) -> tuple[float, ...]:
     """The local derivatives, checked finite (1/x and -a/b² overflow for tiny x, b), after
     the result (so that a result that overflows is reported as such)."""
     if result - result != 0.0:
@@ -252,7 +263,7 @@ def _finite(op, local, result):
     return local
 
 
-def _raise_nonfinite_grad(v, order):
+def _raise_nonfinite_grad(v: Value, order: list[Value]) -> None:
     """Explain which operation sent a gradient that is not finite to ``v``."""
     position = {id(n): i for i, n in enumerate(order)}
     for node in reversed(order[position[id(v)] + 1:]):
@@ -263,7 +274,17 @@ def _raise_nonfinite_grad(v, order):
     raise ValueError(f"backward: the gradient of {v!r} overflowed while summing its uses")
 
 
-def topological_order(root):
+class _Node(Protocol):
+    """A node of a graph: a ``Value`` or a ``Tensor``, anything with ``parents``."""
+
+    @property
+    def parents(self) -> Sequence[Any]: ...
+
+
+N = TypeVar("N", bound=_Node)
+
+
+def topological_order(root: N) -> list[N]:
     """Every node of ``root``'s graph, each once, parents before children (leaves first).
 
     Depth-first post-order with an explicit stack, so a graph of any depth works
@@ -272,7 +293,9 @@ def topological_order(root):
     placed, and so is the node. The stack holds only the graph's own nodes, so
     the sort makes no garbage.
     """
-    order, seen, stack = [], set(), [root]
+    order: list[N] = []
+    seen: set[N] = set()
+    stack: list[Any] = [root]                      # nodes, and None as a marker
     while stack:
         v = stack.pop()
         if v is None:                              # the marker: v's parents are all placed
@@ -285,7 +308,7 @@ def topological_order(root):
     return order
 
 
-def propagate(node):
+def propagate(node: Value) -> None:
     """Apply ``node``'s local rule once: pass ``node.grad`` to its parents (one backward step)."""
     for p, d in zip(node.parents, node.local):
         p.grad += d * node.grad
@@ -293,18 +316,18 @@ def propagate(node):
 
 # --- pictures ------------------------------------------------------------------------------
 
-def _num(x):
+def _num(x: float) -> str:
     return f"{x:.4f}" if 1e-3 <= abs(x) < 1e5 or x == 0 else f"{x:.4g}"
 
 
-def _escape(text):
+def _escape(text: str) -> str:
     """Text safe inside a DOT record label."""
     for ch in '\\"{}|<>':
         text = text.replace(ch, "\\" + ch)
     return text
 
 
-def to_dot(root, rankdir="LR"):
+def to_dot(root: Value, rankdir: str = "LR") -> str:
     """The graph of ``root`` as Graphviz DOT text: one record per value (label, data, grad),
     one small node per operation, edges from inputs to operation to result. A value
     used twice has two edges into the operation."""
@@ -323,7 +346,7 @@ def to_dot(root, rankdir="LR"):
     return "\n".join(lines) + "\n"
 
 
-def draw(root, out=None, rankdir="LR"):
+def draw(root: Value, out: str | os.PathLike[str] | None = None, rankdir: str = "LR") -> str:
     """The graph of ``root`` as DOT text; with ``out``, also written to that file.
 
     ``.dot`` / ``.gv`` files are the text itself (nothing to install); ``.svg``,
@@ -358,7 +381,7 @@ def draw(root, out=None, rankdir="LR"):
 
 # --- the lesson's example --------------------------------------------------------------------
 
-def example_graph():
+def example_graph() -> Value:
     """The lesson's graph, after backward: a = 2, b = -3, c = 10, d = a·b, e = d + c, L = relu(e).
 
     L = relu(2·(-3) + 10) = 4; dL/de = dL/dd = dL/dc = 1, dL/da = b = -3, dL/db = a = 2.
@@ -374,7 +397,7 @@ def example_graph():
     return L
 
 
-def describe(root):
+def describe(root: Value) -> str:
     """Printable text: each node's value, gradient and how it was made, in topological order."""
     order = topological_order(root)
     names = {id(v): v.label or f"#{i}" for i, v in enumerate(order)}
@@ -396,7 +419,7 @@ def describe(root):
 
 # --- the lesson's tiny network ------------------------------------------------------------------
 
-ACTIVATIONS = {
+ACTIVATIONS: dict[str, Callable[[Value], Value]] = {
     "relu": Value.relu,
     "tanh": Value.tanh,
     "sigmoid": Value.sigmoid,
@@ -404,14 +427,14 @@ ACTIVATIONS = {
 }
 
 
-def _activation_name(name):
+def _activation_name(name: str | None) -> str:
     key = "identity" if name in (None, "linear") else str(name).lower()
     if key not in ACTIVATIONS:
         raise ValueError(f"unknown activation {name!r}; valid names: {', '.join(ACTIVATIONS)}")
     return key
 
 
-def _sum(values, start):
+def _sum(values: Iterable[Value], start: Value) -> Value:
     """start + v0 + v1 + …, left to right, with no extra 0 leaf."""
     total = start
     for v in values:
@@ -422,36 +445,38 @@ def _sum(values, start):
 class Neuron:
     """z = b + Σ_i w_i x_i, a = f(z): one row of a layer's weight matrix."""
 
-    def __init__(self, weights, bias=0.0, activation="relu", name="neuron"):
+    def __init__(self, weights: Iterable[float], bias: float = 0.0, activation: str | None = "relu",
+                 name: str = "neuron") -> None:
         self.w = [Value(w, f"{name}.w[{i}]") for i, w in enumerate(weights)]
         self.b = Value(bias, f"{name}.b")
         self.activation = _activation_name(activation)
 
-    def __call__(self, x):
+    def __call__(self, x: Sequence[Value | float]) -> Value:
         z = _sum((wi * xi for wi, xi in zip(self.w, x)), self.b)   # b + w·x
         return ACTIVATIONS[self.activation](z)
 
-    def parameters(self):
+    def parameters(self) -> list[Value]:
         return self.w + [self.b]
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Neuron({len(self.w)}, {self.activation})"
 
 
 class Layer:
     """n_out neurons reading the same n_in inputs; weight row j belongs to neuron j."""
 
-    def __init__(self, n_in, n_out, activation="relu", init="he", rng=None, name="layer"):
+    def __init__(self, n_in: int, n_out: int, activation: str | None = "relu", init: InitMethod = "he",
+                 rng: np.random.Generator | None = None, name: str = "layer") -> None:
         W = init_weight(init, as_generator(rng), n_out, n_in, np.float64)    # (n_out, n_in)
         self.neurons = [Neuron(W[j], 0.0, activation, f"{name}[{j}]") for j in range(n_out)]
 
-    def __call__(self, x):
+    def __call__(self, x: Sequence[Value | float]) -> list[Value]:
         return [n(x) for n in self.neurons]
 
-    def parameters(self):
+    def parameters(self) -> list[Value]:
         return [p for n in self.neurons for p in n.parameters()]
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Layer({len(self.neurons[0].w)}, {len(self.neurons)}, {self.neurons[0].activation})"
 
 
@@ -464,7 +489,9 @@ class MLP:
     one example (a sequence of numbers or Values) to a list of output Values.
     """
 
-    def __init__(self, layer_sizes, activations=None, seed=None, rng=None, init="he"):
+    def __init__(self, layer_sizes: Sequence[int],
+                 activations: str | Sequence[str | None] | None = None, seed: int | None = None,
+                 rng: np.random.Generator | None = None, init: InitMethod = "he") -> None:
         sizes = [int(n) for n in layer_sizes]
         if len(sizes) < 2 or min(sizes) < 1:
             raise ValueError(f"layer_sizes needs at least 2 positive sizes; "
@@ -482,7 +509,7 @@ class MLP:
         self.layers = [Layer(sizes[i], sizes[i + 1], activations[i], init, rng, f"layers.{i}")
                        for i in range(n)]
 
-    def __call__(self, x):
+    def __call__(self, x: Sequence[Value | float]) -> list[Value]:
         if len(x) != self.layer_sizes[0]:
             raise ValueError(f"an example needs {self.layer_sizes[0]} inputs; got {len(x)}")
         a = [xi if isinstance(xi, Value) else Value(xi) for xi in x]
@@ -490,10 +517,10 @@ class MLP:
             a = layer(a)
         return a
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "MLP(" + ", ".join(repr(l) for l in self.layers) + ")"
 
-    def parameters(self):
+    def parameters(self) -> list[Value]:
         return [p for layer in self.layers for p in layer.parameters()]
 
     def zero_grad(self) -> None:
@@ -502,8 +529,8 @@ class MLP:
 
     # --- state dicts: the same weights as handgrad.MLP and PyTorch ----------------------
 
-    def _arrays(self, what):
-        out = {}
+    def _arrays(self, what: str) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
         for i, layer in enumerate(self.layers):
             out[f"layers.{i}.weight"] = np.array([[getattr(w, what) for w in n.w]  # (d_out, d_in)
                                                   for n in layer.neurons])
@@ -511,15 +538,15 @@ class MLP:
                                                 for n in layer.neurons])
         return out
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, np.ndarray]:
         """Weights (d_out, d_in) and biases (d_out,) as float64 arrays, handgrad's names."""
         return self._arrays("data")
 
-    def grad_dict(self):
+    def grad_dict(self) -> dict[str, np.ndarray]:
         """Gradients under the same names and shapes as ``state_dict``."""
         return self._arrays("grad")
 
-    def load_state_dict(self, state):
+    def load_state_dict(self, state: Mapping[str, ArrayLike]) -> MLP:
         """Copy a handgrad (or PyTorch) state dict in; keys and shapes must match exactly."""
         own = self.state_dict()
         check_state_matches(own, {k: np.asarray(v) for k, v in state.items()})
@@ -534,14 +561,15 @@ class MLP:
 
     # --- loss, training, prediction ---------------------------------------------------
 
-    def loss(self, X, y, loss="cross_entropy"):
+    def loss(self, X: ArrayLike, y: ArrayLike, loss: str = "cross_entropy") -> Value:
         """The mean loss over a batch, a Value: X (B, d_in), y (B,) labels or (B, d_out) targets."""
         if loss not in LOSSES:
             raise ValueError(f"unknown loss {loss!r}; valid names: {', '.join(LOSSES)}")
         return LOSSES[loss]([self(x) for x in np.asarray(X, dtype=np.float64).tolist()], y)
 
-    def fit(self, X, y, epochs=100, learning_rate=0.1, batch_size=None, loss="cross_entropy",
-            seed=None, rng=None):
+    def fit(self, X: ArrayLike, y: ArrayLike, epochs: int = 100, learning_rate: float = 0.1,
+            batch_size: int | None = None, loss: str = "cross_entropy", seed: int | None = None,
+            rng: np.random.Generator | None = None) -> list[float]:
         """Plain SGD: for each mini-batch, zero_grad, loss, backward, p.data -= lr * p.grad.
 
         Returns the mean loss of each epoch. Batches are shuffled by a generator
@@ -552,7 +580,7 @@ class MLP:
         n = len(X)
         size = n if batch_size is None else int(batch_size)
         params = self.parameters()
-        history = []
+        history: list[float] = []
         for _ in range(epochs):
             order, total = rng.permutation(n), 0.0
             for start in range(0, n, size):
@@ -566,24 +594,24 @@ class MLP:
             history.append(total / n)
         return history
 
-    def forward_values(self, X):
+    def forward_values(self, X: ArrayLike) -> np.ndarray:
         """The outputs as a float array (n, d_out)."""
         rows = np.asarray(X, dtype=np.float64).tolist()
         return np.array([[o.data for o in self(x)] for x in rows])                 # (n, d_out)
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Class labels (argmax of the outputs) with 2+ outputs; the output values otherwise."""
         out = self.forward_values(X)
         return out.argmax(axis=1) if out.shape[1] > 1 else out[:, 0]
 
-    def score(self, X, y):
+    def score(self, X: ArrayLike, y: ArrayLike) -> float:
         """Accuracy of ``predict`` against labels ``y``."""
         return float(np.mean(self.predict(X) == np.asarray(y)))
 
 
 # --- losses over a batch of output lists ------------------------------------------------------
 
-def cross_entropy(outputs, labels):
+def cross_entropy(outputs: Sequence[Sequence[Value]], labels: ArrayLike) -> Value:
     """Mean softmax cross-entropy of logits (B lists of K Values) against labels (B,).
 
     L_i = log Σ_k e^(z_k - m) + m - z_y, with m = max_k z_k taken as a constant:
@@ -593,7 +621,7 @@ def cross_entropy(outputs, labels):
     labels = [int(c) for c in np.asarray(labels).reshape(-1)]
     if len(labels) != len(outputs):
         raise ValueError(f"got {len(outputs)} outputs but {len(labels)} labels")
-    losses = []
+    losses: list[Value] = []
     for z, c in zip(outputs, labels):
         if not 0 <= c < len(z):
             raise ValueError(f"labels must be integers in [0, {len(z)}); got {c}")
@@ -603,7 +631,7 @@ def cross_entropy(outputs, labels):
     return _sum(losses[1:], losses[0]) * (1.0 / len(losses))
 
 
-def mse(outputs, targets):
+def mse(outputs: Sequence[Sequence[Value]], targets: ArrayLike) -> Value:
     """The lesson's MSE: L = 1/(2n) Σ_i Σ_j (a_ij - y_ij)², n examples; dL/da = (a - y)/n."""
     Y = np.asarray(targets, dtype=np.float64).reshape(len(outputs), -1)
     if Y.shape[1] != len(outputs[0]):

@@ -67,6 +67,14 @@ class Perceptron:
     ``path``: the same after every example. ``cycle()`` finds the cycle in them.
     """
 
+    labels: tuple[int, int]
+    w: np.ndarray
+    b: float
+    mistakes: list[int]
+    converged: bool
+    history: np.ndarray
+    path: np.ndarray
+
     def __init__(self, n_inputs: int, lr: float = 1.0, seed: int | None = None) -> None:
         if int(n_inputs) != n_inputs or n_inputs < 1:
             raise ValueError(f"n_inputs must be a positive integer; got {n_inputs!r}")
@@ -76,7 +84,7 @@ class Perceptron:
         self.labels = (0, 1)
         self._reset()
 
-    def _reset(self):
+    def _reset(self) -> None:
         if self.seed is None:
             self.w, self.b = np.zeros(self.n_inputs), 0.0
         else:
@@ -98,12 +106,12 @@ class Perceptron:
     def epochs_(self) -> int:
         return len(self.mistakes)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Perceptron({self.n_inputs}, lr={self.lr}, seed={self.seed})"
 
     # --- inputs ----------------------------------------------------------------------------
 
-    def _check_X(self, X):
+    def _check_X(self, X: ArrayLike) -> np.ndarray:
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != self.n_inputs:
             raise ValueError(f"X must have shape (n_samples, {self.n_inputs}); got {X.shape}")
@@ -111,7 +119,7 @@ class Perceptron:
             raise ValueError("X contains NaN or Inf")
         return X
 
-    def _check_y(self, y, n):
+    def _check_y(self, y: ArrayLike, n: int) -> tuple[np.ndarray, tuple[int, int]]:
         y = np.asarray(y).reshape(-1)
         if len(y) != n:
             raise ValueError(f"X has {n} samples but y has {len(y)}")
@@ -190,7 +198,7 @@ class Perceptron:
         """
         if self.converged:
             return None
-        first: dict = {}
+        first: dict[bytes, int] = {}
         for j, state in enumerate(np.round(self.history, decimals) + 0.0):   # + 0.0: -0.0 is 0.0
             i = first.setdefault(state.tobytes(), j)
             if i != j:
@@ -211,7 +219,7 @@ class NovikoffBound:
     bound: float
 
 
-def novikoff_bound(X, y, w, b=0.0):
+def novikoff_bound(X: ArrayLike, y: ArrayLike, w: ArrayLike, b: float = 0.0) -> NovikoffBound:
     """Novikoff's bound for data (X, y) separated by the hyperplane w·x + b = 0.
 
     Folds the bias in as a constant input 1, so x' = (x, 1), u = (w, b)/‖(w, b)‖:
@@ -232,7 +240,7 @@ def novikoff_bound(X, y, w, b=0.0):
 
 # --- the lesson's fix: a hidden layer -------------------------------------------------------
 
-def xor_mlp(seed=0, epochs=2000, learning_rate=0.5):
+def xor_mlp(seed: int = 0, epochs: int = 2000, learning_rate: float = 0.5) -> MLP:
     """A 2-4-1 handgrad.MLP (tanh hidden, sigmoid output, Xavier init) trained on XOR with
     full-batch gradient descent: it solves it (30 seeds out of 30 tried)."""
     y = GATES["xor"]
@@ -241,7 +249,7 @@ def xor_mlp(seed=0, epochs=2000, learning_rate=0.5):
     return model
 
 
-def xor_by_hand(steepness=20.0):
+def xor_by_hand(steepness: float = 20.0) -> MLP:
     """A 2-2-1 handgrad.MLP with weights set by hand: XOR = AND(OR, NAND).
 
         h1 = σ(k(x1 + x2 - 0.5))     OR:   on unless both are 0
@@ -263,7 +271,7 @@ def xor_by_hand(steepness=20.0):
     return model
 
 
-def gate_report(gate, epochs=1000, lr=1.0):
+def gate_report(gate: str, epochs: int = 1000, lr: float = 1.0) -> str:
     """Printable text: the perceptron trained on a logic gate (and, or, nand, xor), epoch by
     epoch, with the verdict: converged, or not and the cycle its weights fell into."""
     key = str(gate).lower()
@@ -275,7 +283,7 @@ def gate_report(gate, epochs=1000, lr=1.0):
     lines.append(" x1  x2  target  predicted")
     for x, t in zip(GATE_INPUTS.astype(int), GATES[key]):
         lines.append(f"{x[0]:>3} {x[1]:>3} {t:>7} {p.predict(x):>10}")
-    shown = p.mistakes if len(p.mistakes) <= 12 else p.mistakes[:10] + ["…"] + p.mistakes[-1:]
+    shown = p.mistakes if len(p.mistakes) <= 12 else [*p.mistakes[:10], "…", *p.mistakes[-1:]]
     lines += ["", f"epochs: {p.epochs_}", "mistakes per epoch: " + " ".join(map(str, shown)),
               f"weights: {np.array2string(p.weights, precision=3)}, bias: {p.bias:.3g}"]
     if p.converged:
