@@ -258,19 +258,11 @@ class SyncBatchNorm(BatchNorm1d):
         if not training:
             return super().forward(x, training=False)
         B = self.batch or len(x)
-        if B < 2:
-            raise ValueError("BatchNorm1d needs more than 1 example per batch in training "
-                             f"(got {B}); evaluate a single example with training=False")
+        self.check_batch(B)
         mu = self.workers.sum(x.sum(axis=0)) / B                    # (d,) global mean
         xc = x - mu                                                 # (n, d)
         var = self.workers.sum(np.sum(xc * xc, axis=0)) / B         # (d,) global biased variance
-        m = self.momentum
-        rm, rv = self.buffers["running_mean"], self.buffers["running_var"]
-        rm *= 1 - m
-        rm += m * mu                                                # (d,)
-        rv *= 1 - m
-        rv += m * var * (B / (B - 1))                               # (d,) unbiased, for evaluation
-        self.buffers["num_batches_tracked"] += 1
+        self.update_running(mu, var, B)
         self.training = True
         self.inv_std = 1 / np.sqrt(var + self.eps)                  # (d,)
         self.x_hat = xc * self.inv_std                              # (n, d)

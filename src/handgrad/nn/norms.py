@@ -91,22 +91,30 @@ class BatchNorm1d(_AffineNorm):
         self.buffers["running_var"] = np.ones(d, dtype=dtype)       # (d,)
         self.buffers["num_batches_tracked"] = np.zeros((), dtype=np.int64)
 
+    def check_batch(self, B: int) -> None:
+        """A batch's statistics need at least 2 examples."""
+        if B < 2:
+            raise ValueError("BatchNorm1d needs more than 1 example per batch in training "
+                             f"(got {B}); evaluate a single example with training=False")
+
+    def update_running(self, mu: np.ndarray, var: np.ndarray, B: int) -> None:
+        """running ← (1 − m)·running + m·batch, the variance made unbiased (× B/(B − 1))."""
+        m = self.momentum
+        rm, rv = self.buffers["running_mean"], self.buffers["running_var"]
+        rm *= 1 - m
+        rm += m * mu                                                # (d,)
+        rv *= 1 - m
+        rv += m * var * (B / (B - 1))                               # (d,) unbiased, for evaluation
+        self.buffers["num_batches_tracked"] += 1
+
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         B = x.shape[0]
         if training:
-            if B < 2:
-                raise ValueError("BatchNorm1d needs more than 1 example per batch in training "
-                                 f"(got {B}); evaluate a single example with training=False")
+            self.check_batch(B)
             mu = x.mean(axis=0)                                     # (d,)
             xc = x - mu                                             # (B, d)
             var = np.mean(xc * xc, axis=0)                          # (d,) biased, to normalize
-            m = self.momentum
-            rm, rv = self.buffers["running_mean"], self.buffers["running_var"]
-            rm *= 1 - m
-            rm += m * mu                                            # (d,)
-            rv *= 1 - m
-            rv += m * var * (B / (B - 1))                           # (d,) unbiased, for evaluation
-            self.buffers["num_batches_tracked"] += 1
+            self.update_running(mu, var, B)
         else:
             xc = x - self.buffers["running_mean"]                   # (B, d)
             var = self.buffers["running_var"]                       # (d,)

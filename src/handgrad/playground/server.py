@@ -196,11 +196,17 @@ async def api_csv(request):
                          "classes": int(t.max()) + 1 if task == "classification" else 0})
 
 
+def _trained_tab(request):
+    """The request's tab, which must hold a network (LookupError otherwise)."""
+    tab = _tab_or_404(request)
+    if tab.session is None:
+        raise LookupError("this tab has no network yet: set one up first")
+    return tab
+
+
 async def api_checkpoint(request):
     try:
-        tab = _tab_or_404(request)
-        if tab.session is None:
-            raise LookupError("this tab has no network yet: set one up first")
+        tab = _trained_tab(request)
     except LookupError as e:
         return error_json(e, status=404)
     async with tab.lock:
@@ -211,9 +217,7 @@ async def api_checkpoint(request):
 
 async def api_snippet(request):
     try:
-        tab = _tab_or_404(request)
-        if tab.session is None:
-            raise LookupError("this tab has no network yet: set one up first")
+        tab = _trained_tab(request)
     except LookupError as e:
         return error_json(e, status=404)
     return PlainTextResponse(tab.session.snippet())
