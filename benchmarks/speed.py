@@ -37,6 +37,7 @@ from handgrad.mlp import MLP
 from handgrad.nn.linear import Linear
 from handgrad.optim import SGD
 from handgrad.train import train
+from handgrad.twins import BACKENDS, trainable
 
 HERE = Path(__file__).resolve().parent
 
@@ -67,32 +68,33 @@ def gemm_rate(size=2048, repeats=3):
 # --- the contenders -----------------------------------------------------------------------
 
 class Backend:
-    """One of handgrad's backends (``handgrad.compare``'s runner: the same epoch loop that
-    ``handgrad compare`` runs), timed an epoch at a time on shuffles of its own."""
+    """One of handgrad's backends, through its adapter (``handgrad.twins.trainable``) and the
+    epoch loop ``handgrad compare`` runs, timed an epoch at a time on shuffles of its own."""
 
     key = "numpy"
 
     def __init__(self, X, y, sizes, batch_size, lr, seed, device="cpu"):
-        runner = compare.RUNNERS[self.key]
-        self.runner = runner(MLP(sizes, seed=seed), SGD(lr), X, y, device)
+        model = MLP(sizes, seed=seed)
+        self.model, self.opt = trainable(self.key, model, SGD(lr), device)
+        self.X, self.y = model.check_X(X), model.check_y(y, len(X))
         self.rng, self.n, self.batch_size = np.random.default_rng(seed), len(X), batch_size
 
     def epoch(self):
         order = self.rng.permutation(self.n)
         batches = [order[s:s + self.batch_size] for s in range(0, self.n, self.batch_size)]
-        return self.runner.epoch(batches)[1]
+        return compare.run_epoch(self.model, self.opt, self.X, self.y, batches)[1]
 
 
 class NumpyRunner(Backend):
-    name, key = compare.NumpyRunner.name, "numpy"
+    name, key = BACKENDS["numpy"], "numpy"
 
 
 class TorchRunner(Backend):
-    name, key = compare.TorchRunner.name, "torch"
+    name, key = BACKENDS["torch"], "torch"
 
 
 class MLXRunner(Backend):
-    name, key = compare.MLXRunner.name, "mlx"
+    name, key = BACKENDS["mlx"], "mlx"
 
 
 class SklearnRunner:
@@ -240,7 +242,7 @@ class MLXOpenBLASRunner:
         return float(out.stdout.split()[-1])
 
 
-RUNNERS = {"numpy": NumpyRunner, "torch": TorchRunner, "mlx": MLXRunner,
+CONTENDERS = {"numpy": NumpyRunner, "torch": TorchRunner, "mlx": MLXRunner,
            "mlx-openblas": MLXOpenBLASRunner, "sklearn": SklearnRunner, "bare": BareRunner,
            "matmuls": MatmulsRunner, "limit": LimitRunner}
 
@@ -253,7 +255,7 @@ def time_epochs(X, y, sizes, batch_size=128, lr=0.1, rounds=5,
     for key in contenders:
         try:
             extra = {"dataset": dataset, "n": len(X)} if key == "mlx-openblas" else {}
-            runners[key] = RUNNERS[key](X, y, sizes, batch_size, lr, seed, **extra)
+            runners[key] = CONTENDERS[key](X, y, sizes, batch_size, lr, seed, **extra)
         except ImportError as e:
             skipped[key] = f"not installed ({e})"
     times = {key: [] for key in runners}
@@ -377,18 +379,18 @@ def run(dataset="fashion-mnist", rounds=7, quick=False, out_dir="runs/bench", lo
     table = ["| contender | s / epoch (median) | rounds | × handgrad NumPy | × GEMM limit |",
              "|---|---|---|---|---|"]
     for key, seconds in med.items():
-        table.append(f"| {RUNNERS[key].name} | {seconds:.3f} | {len(all_times[key])} | "
+        table.append(f"| {CONTENDERS[key].name} | {seconds:.3f} | {len(all_times[key])} | "
                      f"{seconds / base:.2f} | {seconds / limit:.2f} |")
     table.append(f"| GEMM-bound limit ({flops / 1e9:.1f} GFLOP at {rate / 1e9:.0f} GFLOP/s) | "
                  f"{limit:.3f} | {len(all_times['limit'])} | {limit / base:.2f} | 1.00 |")
     for key, why in skipped.items():
-        table.append(f"| {RUNNERS[key].name} | {why} | | | |")
+        table.append(f"| {CONTENDERS[key].name} | {why} | | | |")
     findings = []
     for key in ("torch", "sklearn"):
         if key in med:
             findings.append(f"handgrad NumPy takes {base / med[key]:.2f}× the time of the "
-                            f"{RUNNERS[key].name} per epoch ({_faster(base, med[key])})")
-    peers = ", ".join(f"{med['bare'] / med[k]:.2f}× the {RUNNERS[k].name}'s time"
+                            f"{CONTENDERS[key].name} per epoch ({_faster(base, med[key])})")
+    peers = ", ".join(f"{med['bare'] / med[k]:.2f}× the {CONTENDERS[k].name}'s time"
                       for k in ("torch", "sklearn") if k in med)
     findings.append(f"the bare NumPy step, written inline, takes {peers}: what a NumPy step "
                     f"reaches with none of handgrad's modules, caches and checks; handgrad's "
@@ -418,7 +420,7 @@ def run(dataset="fashion-mnist", rounds=7, quick=False, out_dir="runs/bench", lo
     upper = fit_exponent(flops_w[1:], [r["numpy"] for r in width[1:]])   # 256 -> 1024
     floor_exponent = fit_exponent(flops_w, [r["matmuls"] for r in width])
     shown = [c for c in light if c != "limit" and c in sweep_rows[0]]
-    names = " | ".join(RUNNERS[c].name for c in shown)
+    names = " | ".join(CONTENDERS[c].name for c in shown)
     sweep_table = [f"| sweep | layers | batch | GFLOP | {names} | NumPy / PyTorch "
                    "| NumPy / scikit-learn | NumPy / limit | products alone / limit |",
                    "|---|---|---|---|" + "---|" * (len(shown) + 4)]
@@ -498,7 +500,7 @@ def _write(report, out, mem_line):
             for c in ("numpy", "bare", "torch", "sklearn", "matmuls", "limit"):
                 if c in rows[0]:
                     ax.plot(xs, [r[c] for r in rows], "--" if c == "limit" else "-o",
-                            label=RUNNERS[c].name)
+                            label=CONTENDERS[c].name)
             ax.set(xscale="log", yscale="log",
                    xlabel="GFLOP per epoch" if xkey == "gflop" else "batch size",
                    ylabel="seconds per epoch", title=f"{kind} sweep")

@@ -71,17 +71,18 @@ def output(model):
 
 
 def check_gradients(name, dtype, model, X, y, training=True):
-    twin_mod, Twin = backend(name)
-    twin = Twin.from_numpy(model)
+    twin_mod, _ = backend(name)
+    twin = twin_mod.Trainable(model)                # the backend's adapter, from the same weights
     tol = TOL[(name, dtype)]
     model._forward(X, training)
     ours = output(model)
     loss = model.backward(y)
-    t_loss, t_out, t_grads = twin_mod.loss_and_grads(twin, X, y, training)
+    t_loss = twin.loss_and_grad(X, y, training)
+    t_out, t_grads = twin.to_numpy(twin.out), {k: twin.to_numpy(g) for k, g in twin.grads.items()}
     assert abs(t_loss - loss) <= tol * max(abs(loss), 1e-3)
     assert err(t_out, ours) <= tol
     assert_same(model.grads, t_grads, tol, "gradients")
-    buffers = {k: v for k, v in twin.numpy_state().items() if k in model.buffers
+    buffers = {k: v for k, v in twin.state_dict().items() if k in model.buffers
                and not (name == "mlx" and k.endswith("num_batches_tracked"))}   # MLX has no counter
     assert_same({k: v for k, v in model.buffers.items() if k in buffers}, buffers, tol, "buffers")
     return twin

@@ -1,9 +1,10 @@
 """Side by side: one network trained in NumPy, PyTorch and MLX from the same start.
 
 The weights are drawn once in NumPy and copied into each twin; the batches
-are drawn once and fed to every backend in the same order; each backend then
-trains its own way (handgrad's loop, PyTorch's heartbeat, MLX's
-value_and_grad). What comes out: per-epoch loss, final test accuracy, seconds
+are drawn once and fed to every backend in the same order, through each
+backend's one adapter (``handgrad.twins.trainable``: the MLP itself for NumPy),
+which computes the step its own way (handgrad's hand-written backward, PyTorch's
+autograd and torch.optim, MLX's value_and_grad and mlx.optimizers). What comes out: per-epoch loss, final test accuracy, seconds
 per epoch and how far each backend's final weights are from NumPy's.
 """
 
@@ -15,112 +16,25 @@ from .data import load_dataset
 from .mlp import MLP
 from .optim import make_optimizer
 from .plot import pyplot, whole_epoch_ticks
-from .twins import twin_module
-
-# --- one runner per backend: the same epoch, each backend's own way -----------------------
-
-class NumpyRunner:
-    """handgrad's step: forward, the hand-derived backward, the optimizer's update."""
-
-    name = "handgrad NumPy"
-
-    def __init__(self, model, optimizer, X, y, device="cpu"):
-        if device != "cpu":
-            raise ValueError("the NumPy MLP runs on the CPU only")
-        self.model, self.opt = model, optimizer
-        self.X, self.y = model.check_X(X), model.check_y(y, len(X))
-
-    def epoch(self, batches):
-        """Train on each batch of row indices in turn; (mean loss, seconds)."""
-        start, total, n = time.perf_counter(), 0.0, 0
-        for idx in batches:
-            xb, yb = self.X.take(idx, axis=0), self.y.take(idx, axis=0)   # (B, d_in), (B,)
-            total += self.model.loss_and_grad(xb, yb) * len(idx)
-            self.opt.step(self.model)
-            n += len(idx)
-        return total / n, time.perf_counter() - start
-
-    def accuracy(self, X, y):
-        return self.model.score(X, y)
-
-    def state(self):
-        return self.model.state_dict()
+from .twins import backend_names, trainable
 
 
-class TorchRunner:
-    """The PyTorch twin and torch.optim: PyTorch's heartbeat, data resident on the device."""
+def run_epoch(model, optimizer, X, y, batches):
+    """Train on each batch of row indices in turn; (mean loss, seconds).
 
-    name = "handgrad PyTorch twin"
-
-    def __init__(self, model, optimizer, X, y, device="cpu"):
-        import torch
-        self.torch, self.tm = torch, twin_module("torch")
-        if device == "cuda" and not torch.cuda.is_available():
-            raise RuntimeError(f"this PyTorch ({torch.__version__}) has no CUDA: install a CUDA "
-                               "build of PyTorch (https://pytorch.org/get-started/locally/) on a "
-                               "machine with an NVIDIA GPU, or use --device cpu")
-        self.twin = self.tm.TorchMLP.from_numpy(model).to(device)
-        self.opt = self.tm.framework_optimizer(optimizer, self.twin)
-        self.X, self.y = self.twin.tensor(X), self.twin.tensor(y, labels=True)
-        self.device = device
-
-    def _sync(self):
-        if self.device != "cpu":
-            self.torch.cuda.synchronize()
-
-    def epoch(self, batches):
-        torch = self.torch
-        self._sync()
-        start, total, n = time.perf_counter(), 0.0, 0
-        for idx in batches:
-            i = torch.as_tensor(idx, device=self.twin.device)
-            total += self.tm.train_step(self.twin, self.opt, self.X[i], self.y[i]) * len(idx)
-            n += len(idx)
-        self._sync()
-        return total / n, time.perf_counter() - start
-
-    def accuracy(self, X, y):
-        return float(np.mean(self.twin.predict_proba(X).argmax(axis=1) == y))
-
-    def state(self):
-        return self.twin.numpy_state()
-
-
-class MLXRunner:
-    """The MLX twin and mlx.optimizers: value_and_grad, update, eval."""
-
-    name = "handgrad MLX twin"
-
-    def __init__(self, model, optimizer, X, y, device="cpu"):
-        import mlx.core as mx
-        self.mx, self.mm = mx, twin_module("mlx")
-        if device == "cuda":
-            if not mx.cuda.is_available():
-                raise RuntimeError("this MLX has no CUDA backend: pip install 'mlx[cuda]' on a "
-                                   "machine with an NVIDIA GPU, or use --device cpu")
-            mx.set_default_device(mx.gpu)
-        self.twin = self.mm.MLXMLP.from_numpy(model)
-        self.opt = self.mm.framework_optimizer(optimizer)
-        self.X, self.y = self.twin.array(X), self.twin.array(y, labels=True)
-
-    def epoch(self, batches):
-        mx = self.mx
-        start, total, n = time.perf_counter(), 0.0, 0
-        for idx in batches:
-            i = mx.array(idx)
-            total += self.mm.train_step(self.twin, self.opt, self.X[i], self.y[i]) * len(idx)
-            n += len(idx)
-        return total / n, time.perf_counter() - start
-
-    def accuracy(self, X, y):
-        return float(np.mean(self.twin.predict_proba(X).argmax(axis=1) == y))
-
-    def state(self):
-        return self.twin.numpy_state()
-
-
-RUNNERS = {"numpy": NumpyRunner, "torch": TorchRunner, "mlx": MLXRunner}
-BACKENDS = tuple(RUNNERS)
+    ``model`` and ``optimizer`` are any backend's adapter and optimizer (from
+    ``handgrad.twins.trainable``): forward and backward (``loss_and_grad``), then ``step``.
+    """
+    sync = getattr(model, "sync", None)            # a GPU finishes its work before the clock reads
+    start, total, n = time.perf_counter(), 0.0, 0
+    for idx in batches:
+        xb, yb = X.take(idx, axis=0), y.take(idx, axis=0)        # (B, d_in), (B,)
+        total += model.loss_and_grad(xb, yb) * len(idx)
+        optimizer.step(model)
+        n += len(idx)
+    if sync is not None:
+        sync()
+    return total / n, time.perf_counter() - start
 
 
 def batch_plan(n, batch_size, epochs, seed):
@@ -132,7 +46,7 @@ def batch_plan(n, batch_size, epochs, seed):
 
 def compare(dataset="digits", epochs=5, layers=None, activation="relu", lr=0.1,
             batch_size=32, optimizer="sgd", momentum=0.0, seed=0, device="cpu",
-            backends=BACKENDS, data_dir=None):
+            backends=None, data_dir=None):
     """Train the same network in each backend; returns {backend: result or error}."""
     data = load_dataset(dataset, data_dir=data_dir, seed=seed)
     sizes = layers or [data.n_features, 256, data.n_classes]
@@ -142,13 +56,14 @@ def compare(dataset="digits", epochs=5, layers=None, activation="relu", lr=0.1,
     model = MLP(sizes, [activation] * (len(sizes) - 2) + ["softmax"], seed=seed)
     plan = batch_plan(len(data.X_train), batch_size, epochs, seed)
     results = {}
-    for name in backends:
+    for name in backend_names() if backends is None else backends:
         fresh = MLP.from_spec(model.spec)
         fresh.load_state_dict(model.state_dict())
-        opt = make_optimizer(optimizer, lr, momentum=momentum)
+        X, y = fresh.check_X(data.X_train), fresh.check_y(data.y_train, len(data.X_train))
         try:
-            runner = RUNNERS[name](fresh, opt, data.X_train, data.y_train, device)
-            losses, seconds = zip(*(runner.epoch(batches) for batches in plan))
+            trainee, opt = trainable(name, fresh, make_optimizer(optimizer, lr, momentum=momentum),
+                                     device)
+            losses, seconds = zip(*(run_epoch(trainee, opt, X, y, batches) for batches in plan))
         except ImportError as e:
             results[name] = {"error": f"not installed ({e})"}
             continue
@@ -156,8 +71,8 @@ def compare(dataset="digits", epochs=5, layers=None, activation="relu", lr=0.1,
             results[name] = {"error": str(e)}
             continue
         results[name] = {"loss": list(losses), "seconds": list(seconds),
-                         "accuracy": runner.accuracy(data.X_test, data.y_test),
-                         "state": runner.state()}
+                         "accuracy": trainee.score(data.X_test, data.y_test),
+                         "state": trainee.state_dict()}
     ref = results.get("numpy", {}).get("state")
     for r in results.values():
         if ref is not None and "state" in r:

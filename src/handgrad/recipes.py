@@ -98,8 +98,7 @@ def build(recipe, n_features, n_classes, steps_per_epoch):
     schedule = optim.make_schedule(recipe["schedule"], recipe["lr"],
                                    recipe["epochs"] * steps_per_epoch,
                                    recipe["warmup_epochs"] * steps_per_epoch)
-    if recipe["backend"] != "numpy":
-        model, opt = trainable(recipe["backend"], model, opt)
+    model, opt = trainable(recipe["backend"], model, opt)     # the MLP itself for numpy
     return model, opt, schedule
 
 

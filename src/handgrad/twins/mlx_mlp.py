@@ -247,47 +247,65 @@ def train_step(model, optimizer, X, y):
     return loss.item()
 
 
-def loss_and_grads(model, X, y, training=True):
-    """(loss, output, {name: gradient}) as NumPy, from NumPy inputs."""
-    model.train(training)
-    X, y = model.array(X), model.array(y, labels=True)
-
-    def loss_and_output(X, y):          # one forward pass: BatchNorm's statistics move once
-        out = model(X)
-        return model.loss_of(out, y), out
-
-    (loss, out), grads = nn.value_and_grad(model, loss_and_output)(X, y)
-    mx.eval(loss, grads, out)
-    return loss.item(), np.array(out), {k: np.array(v) for k, v in tree_flatten(grads)}
-
-
-# --- driving the twin with handgrad's training loop --------------------------------------
-
+# --- the backend's one adapter: what train(), compare, the benchmarks and the estimators drive --
 
 class Trainable(TrainableBase):
-    """An MLXMLP behind the interface ``handgrad.train.train`` drives."""
+    """The MLX backend's adapter: an MLXMLP built from a NumPy MLP, behind the MLP's own
+    interface (the one ``handgrad.train.train`` drives), so every caller treats backends alike.
+
+    The same interface as the PyTorch twin's ``Trainable`` (see there), with MLX arrays for
+    tensors: MLX arrays are immutable, so ``set_params`` and ``set_grads`` are the way to
+    change them; ``grads`` are those of the last ``loss_and_grad`` (kept as MLX's tree in
+    ``_grads``). ``device="cuda"`` puts MLX's default device on the GPU (MLX's CUDA backend).
+    """
 
     def __init__(self, ref, device="cpu"):
         super().__init__(ref)
-        if device == "cuda":
+        if str(device).startswith("cuda"):
+            if not mx.cuda.is_available():
+                raise RuntimeError("this MLX has no CUDA backend: pip install 'mlx[cuda]' on a "
+                                   "machine with an NVIDIA GPU, or use --device cpu")
             mx.set_default_device(mx.gpu)
         mx.random.seed(self.framework_seed())       # dropout masks: MLX's own generator
         self.net = MLXMLP.from_numpy(ref)
         self._grads = None
-        self._step = nn.value_and_grad(self.net, self.net.loss)
+        self.out = None
+
+        def loss_and_output(X, y):          # one forward pass: BatchNorm's statistics move once
+            out = self.net(X)
+            return self.net.loss_of(out, y), out
+        self._step = nn.value_and_grad(self.net, loss_and_output)
 
     @property
     def params(self):
-        return {k: np.array(v) for k, v in tree_flatten(self.net.trainable_parameters())}
+        return dict(tree_flatten(self.net.trainable_parameters()))
 
     @property
     def grads(self):
-        return {k: np.array(v) for k, v in tree_flatten(self._grads)}
+        return dict(tree_flatten(self._grads))
+
+    def set_params(self, named):
+        self.net.update(tree_unflatten([(k, self.to_backend(v)) for k, v in named.items()]))
+        mx.eval(self.net.parameters())
+
+    def set_grads(self, named):
+        grads = {**self.grads, **{k: self.to_backend(v) for k, v in named.items()}}
+        self._grads = tree_unflatten(list(grads.items()))
+
+    def to_backend(self, a):
+        """An array (NumPy or MLX) as an MLX array of this model's dtype."""
+        dtype = DTYPES[self.net.np_dtype.name]
+        return a.astype(dtype) if isinstance(a, mx.array) else mx.array(np.asarray(a), dtype=dtype)
+
+    @staticmethod
+    def to_numpy(a):
+        return np.array(a)
 
     def loss_and_grad(self, X, y, training=True):
         self.net.train(training)
-        loss, self._grads = self._step(self.net.array(X), self.net.array(y, labels=True))
-        mx.eval(loss, self._grads)
+        (loss, self.out), self._grads = self._step(self.net.array(X),
+                                                   self.net.array(y, labels=True))
+        mx.eval(loss, self._grads, self.out)
         return loss.item()
 
     def grad_norm(self):
@@ -314,8 +332,12 @@ class Trainable(TrainableBase):
         return self.net.predict_proba(self.check_X(X))
 
     def optimizer(self, opt):
-        """The framework's optimizer for this twin, behind handgrad optimizer ``opt``'s interface."""
+        """mlx.optimizers for handgrad optimizer ``opt``, behind handgrad's optimizer interface."""
         return TrainableOptimizer(self, opt)
+
+    def sync(self):
+        """Wait until the device has done what was asked of it (for a clock)."""
+        mx.synchronize()
 
 
 class TrainableOptimizer:

@@ -206,27 +206,34 @@ def train_step(model, optimizer, X, y):
     return loss.item()
 
 
-def loss_and_grads(model, X, y, training=True):
-    """(loss, output, {name: gradient}) as NumPy, from NumPy inputs."""
-    model.train(training)
-    model.zero_grad()
-    out = model(model.tensor(X))
-    loss = model.loss(out, model.tensor(y, labels=True))
-    loss.backward()
-    grads = {k: to_numpy(p.grad) for k, p in model.named_parameters()}
-    return loss.item(), to_numpy(out), grads
-
-
-# --- driving the twin with handgrad's training loop --------------------------------------
-
+# --- the backend's one adapter: what train(), compare, the benchmarks and the estimators drive --
 
 class Trainable(TrainableBase):
-    """A TorchMLP behind the interface ``handgrad.train.train`` drives."""
+    """The PyTorch backend's adapter: a TorchMLP built from a NumPy MLP, behind the MLP's own
+    interface (the one ``handgrad.train.train`` drives), so every caller treats backends alike.
+
+    - ``loss_and_grad(X, y, training=True)``: forward and backward on NumPy inputs; returns
+      the loss, leaves ``grads`` filled and the output (a tensor) in ``out``.
+    - ``params``, ``grads``: {handgrad name: tensor}, the live parameters and their gradients;
+      ``set_params(named)``, ``set_grads(named)`` write arrays in (NumPy or tensors) by name;
+      ``to_backend(a)``, ``to_numpy(t)`` move an array across.
+    - ``grad_norm()``, ``clip_grad_norm(max_norm)``: PyTorch's own.
+    - ``state_dict()``, ``load_state_dict(state)``: weights and buffers as NumPy, handgrad's
+      names; ``optimizer(opt)``: torch.optim for handgrad optimizer ``opt``, behind handgrad's
+      optimizer interface (``lr``, ``t``, ``step``, state dicts in handgrad's names).
+    - ``evaluate``, ``predict_proba``, ``predict``, ``score``, ``check_X``, ``check_y``, ``rng``,
+      ``spec``, ``task`` as the MLP's; ``sync()`` waits for the device.
+    """
 
     def __init__(self, ref, device="cpu"):
         super().__init__(ref)
+        if str(device).startswith("cuda") and not torch.cuda.is_available():
+            raise RuntimeError(f"this PyTorch ({torch.__version__}) has no CUDA: install a CUDA "
+                               "build of PyTorch (https://pytorch.org/get-started/locally/) on a "
+                               "machine with an NVIDIA GPU, or use --device cpu")
         torch.manual_seed(self.framework_seed())    # dropout masks: torch's own generator
         self.net = TorchMLP.from_numpy(ref).to(device)
+        self.out = None
 
     @property
     def params(self):
@@ -236,11 +243,36 @@ class Trainable(TrainableBase):
     def grads(self):
         return {k: p.grad for k, p in self.net.named_parameters()}
 
+    @torch.no_grad()
+    def set_params(self, named):
+        for k, p in self.net.named_parameters():
+            if k in named:
+                p.copy_(torch.as_tensor(named[k], dtype=p.dtype, device=p.device))
+
+    @torch.no_grad()
+    def set_grads(self, named):
+        for k, p in self.net.named_parameters():
+            if k in named:
+                g = torch.as_tensor(named[k], dtype=p.dtype, device=p.device)
+                if p.grad is None:
+                    p.grad = g.clone()
+                else:
+                    p.grad.copy_(g)
+
+    def to_backend(self, a):
+        return torch.as_tensor(np.asarray(a), dtype=self.net.dtype, device=self.net.device)
+
+    @staticmethod
+    def to_numpy(t):
+        return to_numpy(t)
+
     def loss_and_grad(self, X, y, training=True):
         self.net.train(training)
         self.net.zero_grad(set_to_none=False)
-        loss = self.net.loss(self.net(self.net.tensor(X)), self.net.tensor(y, labels=True))
+        out = self.net(self.net.tensor(X))
+        loss = self.net.loss(out, self.net.tensor(y, labels=True))
         loss.backward()
+        self.out = out.detach()
         return loss.item()
 
     def grad_norm(self):
@@ -265,8 +297,13 @@ class Trainable(TrainableBase):
         return self.net.predict_proba(self.check_X(X))
 
     def optimizer(self, opt):
-        """The framework's optimizer for this twin, behind handgrad optimizer ``opt``'s interface."""
+        """torch.optim for handgrad optimizer ``opt``, behind handgrad's optimizer interface."""
         return TrainableOptimizer(self, opt)
+
+    def sync(self):
+        """Wait until the device has done what was asked of it (for a clock)."""
+        if self.net.device.type == "cuda":
+            torch.cuda.synchronize()
 
 
 class TrainableOptimizer:
