@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from handgrad.autograd import MLP, Tensor, cross_entropy, log_softmax, mse, unbroadcast
-from handgrad.engine import topological_order
+from handgrad.engine.value import topological_order
 
 
 @pytest.fixture(scope="module")
@@ -274,7 +274,7 @@ def test_tensor_mlp_trains_on_the_digits_above_90_percent():
     from handgrad.data import load_digits
     X_train, y_train, X_test, y_test = load_digits(seed=0)
     net = MLP([64, 64, 10], seed=0)
-    losses = net.fit(X_train, y_train, epochs=10, learning_rate=0.1, batch_size=32, seed=0)
+    losses = net.fit(X_train, y_train, epochs=10, lr=0.1, batch_size=32, seed=0)
     assert losses[-1] < losses[0] / 5
     assert net.params["layers.0.weight"].data.dtype == np.float32
     assert net.score(X_test, y_test) > 0.90

@@ -6,7 +6,7 @@ from handgrad.check import held_bytes
 
 
 def test_trace_of_the_lesson_network_at_batch_64():
-    t = hg.trace([784, 256, 128, 10], batch=64)
+    t = hg.trace([784, 256, 128, 10], batch_size=64)
     # 784·256 + 256·128 + 128·10 = 200,704 + 32,768 + 1,280
     assert t.floats("weights") == 234_752
     assert t.floats("biases") == 394
@@ -35,7 +35,7 @@ def test_small_network_has_131_parameters():
 ])
 def test_trace_memory_equals_the_bytes_the_model_really_holds(kwargs):
     model = hg.MLP(**kwargs, seed=0)
-    t = hg.trace(model, batch=48)
+    t = hg.trace(model, batch_size=48)
     # Measured independently: every distinct array reachable from the model after
     # the forward and backward pass that trace ran.
     assert held_bytes(model) == t.bytes("training total")

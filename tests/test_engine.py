@@ -11,19 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from handgrad.engine import (
-    MLP,
-    RULES,
-    Value,
-    cross_entropy,
-    describe,
-    draw,
-    example_graph,
-    mse,
-    propagate,
-    to_dot,
-    topological_order,
-)
+from handgrad.engine.draw import draw, to_dot
+from handgrad.engine.example import describe, example_graph
+from handgrad.engine.mlp import MLP, cross_entropy, mse
+from handgrad.engine.value import RULES, Value, propagate, topological_order
 
 
 @pytest.fixture(scope="module")
@@ -348,7 +339,7 @@ def test_value_mlp_learns_xor():
     from handgrad.data import make_xor
     X, y = make_xor()
     net = MLP([2, 8, 2], ["tanh", "identity"], seed=0)
-    losses = net.fit(X, y, epochs=150, learning_rate=0.5)
+    losses = net.fit(X, y, epochs=150, lr=0.5)
     assert losses[-1] < 0.05 < losses[0]
     assert net.score(X, y) == 1.0
 
@@ -359,7 +350,7 @@ def test_value_mlp_trains_two_moons_above_95_percent():
     X, y = make_moons(n_samples=300, noise=0.1, seed=0)
     X_train, y_train, X_test, y_test = train_val_split(X, y, val_fraction=1 / 3, seed=0)
     net = MLP([2, 8, 8, 2], ["tanh", "tanh", "identity"], seed=0)
-    losses = net.fit(X_train, y_train, epochs=20, learning_rate=0.2, batch_size=10, seed=0)
+    losses = net.fit(X_train, y_train, epochs=20, lr=0.2, batch_size=10, seed=0)
     assert losses[-1] < losses[0] / 4
     assert net.score(X_test, y_test) > 0.95                # 100 held-out points
 

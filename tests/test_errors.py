@@ -14,8 +14,8 @@ def test_zero_epochs_and_a_zero_batch_are_errors_not_empty_results():
         model.fit(X, y, epochs=0)
     with pytest.raises(ValueError, match="batch_size must be a positive integer"):
         model.fit(X, y, epochs=1, batch_size=0)
-    with pytest.raises(ValueError, match="batch must be a positive integer; got 0"):
-        hg.trace([4, 8, 3], batch=0)
+    with pytest.raises(ValueError, match="batch_size must be a positive integer; got 0"):
+        hg.trace([4, 8, 3], batch_size=0)
 
 
 def test_a_learning_rate_beside_an_optimizer_is_refused_not_dropped():

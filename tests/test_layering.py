@@ -1,6 +1,6 @@
 """The floors of the house: a module never imports one on a higher floor (not even inside a
-function), and no modules import each other in a circle. The floors are listed in the
-package's docstring (``handgrad/__init__.py``) and in CONTRIBUTING.md."""
+function), and no modules import each other in a circle. The floors are the table
+``handgrad.FLOORS`` (in ``handgrad/__init__.py``), their one place."""
 
 import ast
 from pathlib import Path
@@ -11,17 +11,7 @@ import handgrad
 
 SRC = Path(handgrad.__file__).resolve().parent
 
-FLOORS = {
-    "handgrad.nn": 1, "handgrad.optim": 1, "handgrad.engine": 1, "handgrad.autograd": 1,
-    "handgrad.data": 2, "handgrad.plot": 2, "handgrad.train": 2, "handgrad.io": 2,
-    "handgrad.history": 2, "handgrad.images": 2,
-    "handgrad.mlp": 3, "handgrad.perceptron": 3,
-    "handgrad.check": 4, "handgrad.twins": 4,
-    "handgrad.sklearn": 5, "handgrad.recipes": 5, "handgrad.compare": 5, "handgrad.lab": 5,
-    "handgrad.distributed": 5,
-    "handgrad.cli": 6, "handgrad.playground": 6, "handgrad.__main__": 6,
-    "handgrad": 4,     # the package itself re-exports floors 1 to 4
-}
+FLOORS = handgrad.FLOORS
 
 
 def module_name(path):

@@ -188,7 +188,6 @@ def test_the_fused_delta_leaves_the_forward_output_and_logits_alone():
     assert np.allclose(model.delta_out, (saved_p - np.eye(2)[[0, 1, 1, 0, 1]]) / 5)
 
 
-def test_mlp_loss_is_a_deprecated_alias_of_loss_name():
+def test_the_loss_is_named_by_loss_name_alone():
     model = hg.MLP([3, 4, 2], seed=0)
-    with pytest.warns(DeprecationWarning, match="loss_name"):
-        assert model.loss == "cross_entropy"
+    assert model.loss_name == "cross_entropy" and not hasattr(model, "loss")

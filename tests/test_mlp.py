@@ -329,3 +329,16 @@ def test_bad_input_gives_clear_errors():
         hg.MLP([4, 8, 3], ["relu"])
     with pytest.raises(ValueError, match="X has 0 samples"):
         model.predict(np.zeros((0, 4)))
+
+
+def test_lr_and_the_seed_apis_learning_rate_are_one_setting():
+    X, y = make_blobs(60, seed=0)
+    a, b = hg.MLP([4, 8, 3], seed=0), hg.MLP([4, 8, 3], seed=0)
+    assert a.fit(X, y, epochs=2, lr=0.3) == b.fit(X, y, epochs=2, learning_rate=0.3)
+    a.update(0.1)
+    b.update(learning_rate=0.1)
+    assert all(np.array_equal(v, b.state_dict()[k]) for k, v in a.state_dict().items())
+    with pytest.raises(ValueError, match="give the learning rate once"):
+        a.fit(X, y, epochs=1, lr=0.1, learning_rate=0.1)
+    c = hg.MLP([4, 8, 3], None, "xavier", seed=0)
+    assert c.spec["init"] == hg.MLP([4, 8, 3], init_method="xavier", seed=0).spec["init"] == "xavier"

@@ -673,16 +673,6 @@ def test_graph_steps_are_the_engines(client):
     assert g["backward"][-1]["grads"] == [by[k]["grad"] for k in order]   # steps end where backward does
 
 
-def test_graph_without_the_engine_is_a_clear_503(client, monkeypatch):
-    from handgrad.playground import graph
-
-    def missing():
-        raise ImportError("the graph view needs handgrad's scalar engine (handgrad.engine)")
-    monkeypatch.setattr(graph, "_engine", missing)
-    r = client.get("/api/graph")
-    assert r.status_code == 503 and "scalar engine" in r.json()["message"]
-
-
 # --- safety ----------------------------------------------------------------------------------------
 
 def test_other_sites_cannot_drive_the_server(client):

@@ -130,9 +130,9 @@ def test_one_sgd_step_moves_the_three_to_the_same_weights():
     hand.loss_and_grad(X, y)
     hand.update(0.5)
     v = engine.MLP(sizes, logits_acts(acts)).load_state_dict(state)
-    v.fit(X, y, epochs=1, learning_rate=0.5)                           # one full batch: one step
+    v.fit(X, y, epochs=1, lr=0.5)                           # one full batch: one step
     t = autograd.MLP(sizes, logits_acts(acts), dtype=np.float64).load_state_dict(state)
-    t.fit(X, y, epochs=1, learning_rate=0.5, batch_size=len(X))
+    t.fit(X, y, epochs=1, lr=0.5, batch_size=len(X))
     for name, w in hand.state_dict().items():
         assert differ(v.state_dict()[name], w) <= TOL
         assert differ(t.state_dict()[name], w) <= TOL

@@ -1,5 +1,6 @@
 import multiprocessing
 import os
+import pickle
 import signal
 import time
 
@@ -38,9 +39,13 @@ def test_a_diverging_learning_rate_stops_with_step_lr_and_hint_and_keeps_good_we
     on_disk = ckpt.read_bytes()
     opt.lr = 1e4
     with pytest.raises(hg.DivergenceError, match=r"at step \d+ \(epoch 3\) with learning rate 10000.*"
-                       r"Hint: lower the learning rate"):
+                       r"Hint: lower the learning rate") as stopped:
         model.fit(X * 100, y, epochs=5, batch_size=32, optimizer=opt, checkpoint=ckpt,
                   history=model.history_)
+    e = stopped.value
+    assert (e.epoch, e.lr) == (3, 1e4) and f"at step {e.step} (epoch 3)" in str(e)
+    again = pickle.loads(pickle.dumps(e))               # a worker process hands it on whole
+    assert (again.step, again.lr, again.epoch, str(again)) == (e.step, e.lr, e.epoch, str(e))
     assert all(np.array_equal(good[k], v) for k, v in model.state_dict().items())
     assert ckpt.read_bytes() == on_disk                 # the last checkpoint is untouched
     assert all(np.isfinite(p).all() for p in model.params.values())

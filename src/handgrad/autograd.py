@@ -42,7 +42,7 @@ from typing import Any, TypeAlias
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from .engine import topological_order
+from .engine.value import topological_order
 from .nn.init import InitMethod, as_generator, init_weight
 from .nn.module import check_state_matches
 
@@ -469,7 +469,12 @@ ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
 
 class MLP:
     """a(l) = f(a(l-1) W(l)ᵀ + b(l)) on Tensors: the hand-derived handgrad.MLP, differentiated
-    by the engine. W is (d_out, d_in) as in torch.nn.Linear; the output is logits (or values)."""
+    by the engine. W is (d_out, d_in) as in torch.nn.Linear; the output is logits (or values).
+
+    Its words and ``fit``'s defaults are those of the scalar engine's ``handgrad.engine.MLP``:
+    a linear output by default and ``step(lr)``, where ``handgrad.MLP`` fuses a softmax
+    output with its loss and keeps the lesson's ``update`` (see ``handgrad.engine.MLP``).
+    """
 
     params: dict[str, Tensor]
 
@@ -511,11 +516,11 @@ class MLP:
         for p in self.params.values():
             p.grad = None
 
-    def step(self, learning_rate: float) -> None:
+    def step(self, lr: float) -> None:
         """Plain SGD: θ ← θ - lr·dθ, in place."""
         for p in self.params.values():
             if p.grad is not None:
-                p.data -= learning_rate * p.grad
+                p.data -= lr * p.grad
 
     def state_dict(self) -> dict[str, np.ndarray]:
         return {k: p.data.copy() for k, p in self.params.items()}
@@ -531,19 +536,20 @@ class MLP:
             np.copyto(p.data, np.asarray(state[k]), casting="unsafe")
         return self
 
-    def fit(self, X: np.ndarray, y: np.ndarray, epochs: int = 10, learning_rate: float = 0.1,
-            batch_size: int = 32, loss: str = "cross_entropy", seed: int | None = None,
+    def fit(self, X: np.ndarray, y: np.ndarray, epochs: int = 10, lr: float = 0.1,
+            batch_size: int | None = None, loss: str = "cross_entropy", seed: int | None = None,
             rng: np.random.Generator | None = None) -> list[float]:
-        """Mini-batch SGD; returns the mean loss of each epoch."""
+        """Mini-batch SGD (``batch_size=None``: the whole set); the mean loss of each epoch."""
         rng, n, history = as_generator(rng, seed), len(X), []
+        size = n if batch_size is None else int(batch_size)
         for _ in range(epochs):
             order, total = rng.permutation(n), 0.0
-            for start in range(0, n, batch_size):
-                batch = order[start:start + batch_size]
+            for start in range(0, n, size):
+                batch = order[start:start + size]
                 self.zero_grad()
                 L = LOSSES[loss](self(X[batch]), y[batch])
                 L.backward()
-                self.step(learning_rate)
+                self.step(lr)
                 total += float(L.data) * len(batch)
             history.append(total / n)
         return history

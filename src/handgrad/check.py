@@ -186,11 +186,16 @@ def gradcheck(model: Module, X: ArrayLike, y: ArrayLike | None = None, *, eps: f
 class Trace:
     """Forward and backward tables, parameter count and memory of a model at one batch size."""
 
-    def __init__(self, batch: int, forward: list[tuple[str, str, str]],
+    def __init__(self, batch_size: int, forward: list[tuple[str, str, str]],
                  backward: list[tuple[str, str, str]], params: int, memory: dict[str, int],
                  itemsize: int, dtype: str) -> None:
-        self.batch, self.forward, self.backward = batch, forward, backward
+        self.batch_size, self.forward, self.backward = batch_size, forward, backward
         self.params, self.memory, self.itemsize, self.dtype = params, memory, itemsize, dtype
+
+    @property
+    def batch(self) -> int:
+        """The old name of ``batch_size`` (the lab's numerics experiment still reads it)."""
+        return self.batch_size
 
     def floats(self, what: str) -> int:
         return self.memory[what] // self.itemsize
@@ -199,7 +204,7 @@ class Trace:
         return self.memory[what]
 
     def __str__(self) -> str:
-        out = [f"Forward (batch B = {self.batch})",
+        out = [f"Forward (batch B = {self.batch_size})",
                _table(["operation", "formula", "shape"], self.forward),
                "", "Backward", _table(["gradient", "formula", "shape"], self.backward), "",
                f"Parameters: {self.params:,}", "",
@@ -239,14 +244,20 @@ def _sample_targets(model: MLP, B: int, rng: np.random.Generator) -> np.ndarray:
     return rng.standard_normal((B, K))
 
 
-def trace(model: MLP | Sequence[int], batch: int = 64, seed: int = 0) -> Trace:
-    """Trace ``model`` (an MLP, or layer sizes for a ReLU/softmax MLP) at batch size ``batch``."""
-    if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
-        raise ValueError(f"batch must be a positive integer; got {batch!r}")
+def trace(model: MLP | Sequence[int], batch_size: int = 64, seed: int = 0, *,
+          batch: int | None = None) -> Trace:
+    """Trace ``model`` (an MLP, or layer sizes for a ReLU/softmax MLP) at ``batch_size``.
+
+    ``batch`` is the old name of ``batch_size``, still taken."""
+    if batch is not None:
+        batch_size = batch
+    if (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
+            or batch_size < 1):
+        raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}")
     if not isinstance(model, MLP):
         model = MLP(model, seed=seed)
     rng = np.random.default_rng(seed)
-    B, L = batch, len(model.layers)
+    B, L = batch_size, len(model.layers)
     X = rng.standard_normal((B, model.layer_sizes[0])).astype(model.dtype)
     saved = model.state_dict()
     model.loss_and_grad(X, _sample_targets(model, B, rng))

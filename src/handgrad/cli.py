@@ -26,7 +26,8 @@ from .distributed import (
     launched_by_torchrun,
     run,
 )
-from .engine import describe, draw, example_graph
+from .engine.draw import draw
+from .engine.example import describe, example_graph
 from .history import DivergenceError
 from .images import load_inputs
 from .io import load_checkpoint
@@ -105,20 +106,20 @@ def main():
 
 
 @main.command()
-@click.option("--layers", "sizes", type=str, callback=_int_list, required=True,
+@click.option("--layers", type=str, callback=_int_list, required=True,
               help="Layer sizes, e.g. 784,256,128,10.")
-@click.option("--batch-size", "--batch", "batch", default=64, show_default=True,
+@click.option("--batch-size", "--batch", "batch_size", default=64, show_default=True,
               type=click.IntRange(1), help="Batch size B.")
 @click.option("--activation", default="relu", show_default=True, type=ACTIVATION,
               help="Hidden activation.")
-def trace(sizes, batch, activation):
+def trace(layers, batch_size, activation):
     """Print the forward and backward shape tables, parameter count and memory."""
-    model = MLP(sizes, [activation] * (len(sizes) - 2) + ["softmax"], seed=0)
-    click.echo(str(run_trace(model, batch)))
+    model = MLP(layers, [activation] * (len(layers) - 2) + ["softmax"], seed=0)
+    click.echo(str(run_trace(model, batch_size)))
 
 
 @main.command()
-@click.option("--layers", "sizes", type=str, callback=_int_list, default="4,16,16,3",
+@click.option("--layers", type=str, callback=_int_list, default="4,16,16,3",
               show_default=True, help="Layer sizes.")
 @click.option("--activation", default="tanh", show_default=True, type=ACTIVATION,
               help="Hidden activation.")
@@ -128,28 +129,28 @@ def trace(sizes, batch, activation):
               "for MSE.")
 @click.option("--norm", type=NORM, default="none",
               show_default=True, help="Norm after each hidden linear layer.")
-@click.option("--batch-size", "--batch", "batch", default=8, show_default=True,
+@click.option("--batch-size", "--batch", "batch_size", default=8, show_default=True,
               type=click.IntRange(1), help="Batch size B.")
 @click.option("--tol", default=1e-6, show_default=True, help="Largest relative error that passes.")
 @click.option("--eps", default=1e-5, show_default=True, help="Finite-difference step.")
 @click.option("--seed", default=0, show_default=True)
-def gradcheck(sizes, activation, loss, norm, batch, tol, eps, seed):
+def gradcheck(layers, activation, loss, norm, batch_size, tol, eps, seed):
     """Check every analytic gradient against central differences (float64).
 
     Exits with status 1 when any parameter's relative error exceeds --tol.
     """
     output = LOSSES[get_loss_name(loss)].output
     if output == "sigmoid":
-        sizes = sizes[:-1] + [1]
-    model = MLP(sizes, [activation] * (len(sizes) - 2) + [output], seed=seed, dtype=np.float64,
+        layers = layers[:-1] + [1]
+    model = MLP(layers, [activation] * (len(layers) - 2) + [output], seed=seed, dtype=np.float64,
                 norm=None if norm == "none" else norm, output_scale=1.0, loss=loss)
     rng = np.random.default_rng(seed + 1)
-    X = rng.standard_normal((batch, sizes[0]))
-    y = {"classification": lambda: rng.integers(0, sizes[-1], batch),
-         "binary": lambda: rng.integers(0, 2, batch),
-         "regression": lambda: rng.standard_normal((batch, sizes[-1]))}[model.task]()
+    X = rng.standard_normal((batch_size, layers[0]))
+    y = {"classification": lambda: rng.integers(0, layers[-1], batch_size),
+         "binary": lambda: rng.integers(0, 2, batch_size),
+         "regression": lambda: rng.standard_normal((batch_size, layers[-1]))}[model.task]()
     report = run_gradcheck(model, X, y, eps=eps, tol=tol)
-    click.echo(f"gradient check of {sizes} ({activation}, {loss}, batch {batch}, float64)")
+    click.echo(f"gradient check of {layers} ({activation}, {loss}, batch {batch_size}, float64)")
     click.echo(str(report))
     sys.exit(0 if report.passed else 1)
 
@@ -191,7 +192,7 @@ def _prepare_out(out, resume, overwrite):
               help=f"A named recipe: {', '.join(PRESETS)}. Options override it.")
 @click.option("--dataset", default=None, help="digits (default with scikit-learn), blobs "
               "(default without), mnist, fashion-mnist, spiral, …")
-@click.option("--layers", "sizes", type=str, callback=_int_list, default=None,
+@click.option("--layers", type=str, callback=_int_list, default=None,
               help="Layer sizes; default: features,256,classes.")
 @click.option("--activation", default=None, type=ACTIVATION, help="Hidden activation [relu].")
 @click.option("--epochs", default=None, type=click.IntRange(1),
@@ -256,7 +257,7 @@ def _prepare_out(out, resume, overwrite):
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
               help="With --backend torch and --workers: cuda gives each worker its own GPU "
               "(NCCL).")
-def train(preset, sizes, out, resume, overwrite, data_dir, no_plots, quiet, workers, nnodes,
+def train(preset, out, resume, overwrite, data_dir, no_plots, quiet, workers, nnodes,
           rdzv_endpoint, timeout, device, **options):
     """Train an MLP (the lesson's: ReLU hidden layers, softmax output, SGD) and report test accuracy.
 
@@ -273,7 +274,6 @@ def train(preset, sizes, out, resume, overwrite, data_dir, no_plots, quiet, work
         checkpoint = _prepare_out(out, resume, overwrite)
     try:
         saved = load_checkpoint(checkpoint).meta("recipe", {}) if resume else {}
-        options["layers"] = sizes
         if options["norm"] == "none":
             options["norm"] = None
         recipe = resolve(preset, **{**saved, **{k: v for k, v in options.items() if v is not None}})
@@ -396,7 +396,7 @@ def _class_names(dataset, n):
 @click.option("--dataset", default="digits", show_default=True,
               help=f"One of: {', '.join(available_datasets())}.")
 @click.option("--epochs", default=5, show_default=True, type=click.IntRange(1))
-@click.option("--layers", "sizes", type=str, callback=_int_list, default=None,
+@click.option("--layers", type=str, callback=_int_list, default=None,
               help="Layer sizes; default: features,256,classes.")
 @click.option("--activation", default="relu", show_default=True, type=ACTIVATION)
 @click.option("--optimizer", type=OPTIMIZER, default="sgd", show_default=True)
@@ -413,7 +413,7 @@ def _class_names(dataset, n):
 @click.option("--out", default=None, type=click.Path(file_okay=False),
               help="A folder for compare-losses.png, the three loss curves (none without it).")
 @click.option("--data-dir", default=None, type=click.Path())
-def compare(dataset, epochs, sizes, activation, optimizer, lr, momentum, batch_size, seed, device,
+def compare(dataset, epochs, layers, activation, optimizer, lr, momentum, batch_size, seed, device,
             backends, out, data_dir):
     """Train one network in NumPy, PyTorch and MLX from the same weights and batches."""
     chosen = tuple(b.strip() for b in backends.split(",") if b.strip())
@@ -422,7 +422,7 @@ def compare(dataset, epochs, sizes, activation, optimizer, lr, momentum, batch_s
         raise click.BadParameter(f"unknown backend(s) {', '.join(unknown) or '(none)'}; valid "
                                  f"names: {', '.join(backend_names())}", param_hint="--backends")
     try:
-        report = run_compare(dataset, epochs, sizes, activation, lr, batch_size, optimizer,
+        report = run_compare(dataset, epochs, layers, activation, lr, batch_size, optimizer,
                              momentum, seed, device, backends=chosen, data_dir=data_dir)
     except (ValueError, FileNotFoundError) as e:
         raise click.ClickException(str(e)) from None

@@ -4,8 +4,9 @@ The weights are drawn once in NumPy and copied into each twin; the batches
 are drawn once and fed to every backend in the same order, through each
 backend's one adapter (``handgrad.twins.trainable``: the MLP itself for NumPy),
 which computes the step its own way (handgrad's hand-written backward, PyTorch's
-autograd and torch.optim, MLX's value_and_grad and mlx.optimizers). What comes out: per-epoch loss, final test accuracy, seconds
-per epoch and how far each backend's final weights are from NumPy's.
+autograd and torch.optim, MLX's value_and_grad and mlx.optimizers). What comes
+out: per-epoch loss, final test accuracy, seconds per epoch and how far each
+backend's final weights are from NumPy's.
 """
 
 import time
@@ -102,10 +103,11 @@ def plot_losses(report, path):
     """One plot of every backend's loss curve."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
-    styles = {"numpy": "-o", "torch": "--s", "mlx": ":^"}
+    styles = ("-o", "--s", ":^", "-.d")                  # one per backend, in BACKENDS' order
     for name, r in report["results"].items():
         if "loss" in r:
-            ax.plot(range(1, len(r["loss"]) + 1), r["loss"], styles.get(name, "-"), label=name)
+            style = styles[backend_names().index(name) % len(styles)]
+            ax.plot(range(1, len(r["loss"]) + 1), r["loss"], style, label=name)
     whole_epoch_ticks(ax)
     ax.set(xlabel="epoch", ylabel="training loss",
            title=f"{report['dataset']} {report['layers']}: NumPy vs PyTorch vs MLX")

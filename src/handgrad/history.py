@@ -9,7 +9,20 @@ from typing import Any
 
 
 class DivergenceError(FloatingPointError):
-    """Training produced a NaN or infinite loss."""
+    """Training stopped because the loss turned NaN or infinite, or exploded.
+
+    ``step`` is the optimizer step whose loss it was (1 for the first), ``lr`` the learning
+    rate of that step and ``epoch`` its epoch (from 1); the message says all three in words.
+    """
+
+    def __init__(self, message: str, step: int | None = None, lr: float | None = None,
+                 epoch: int | None = None) -> None:
+        super().__init__(message)
+        self.step, self.lr, self.epoch = step, lr, epoch
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled whole (a worker process hands it to the launcher), attributes included."""
+        return type(self), (str(self), self.step, self.lr, self.epoch)
 
 
 class History:

@@ -109,6 +109,13 @@ def _per_layer(value: Any, n: int, what: str) -> list[Any]:
     return [value] * n
 
 
+def _rate(lr: float | None, learning_rate: float | None) -> float | None:
+    """The learning rate given as ``lr`` or as the seed API's ``learning_rate`` (not both)."""
+    if lr is not None and learning_rate is not None:
+        raise ValueError("give the learning rate once: lr or learning_rate (the same thing)")
+    return learning_rate if lr is None else lr
+
+
 FUSED = [name for name, entry in LOSSES.items() if entry.fused]   # computed from the logits
 
 
@@ -161,13 +168,22 @@ class MLP(Module):
     shuffling, dropout masks — all comes from ``self.rng``, built from
     ``seed`` (or pass ``rng``).
 
-    Every weight is drawn by ``init_method``; the output layer's is then
+    Every weight is drawn by ``init``; the output layer's is then
     multiplied by ``output_scale`` (default 1: the plain init). A small scale
     such as 0.01 makes the untrained network undecided — logits near 0,
     uniform probabilities, a first loss of log K — but it also starves the
     hidden layers of gradient (δ W_out is tiny) for the first few hundred
     steps: on MNIST, 784-256-10 with SGD for 5 epochs, it costs 0.6 points
     (95.4 % against 96.0 %, 3 seeds), so it is not the default.
+
+    Words: the lesson's seed API names the sizes ``layer_sizes`` (``layers`` is the list of
+    ``Layer`` objects here) and the initializer ``init_method``, which is accepted as a
+    keyword beside handgrad's ``init``; ``fit`` and ``update`` take the rate as ``lr`` and,
+    as the seed API spells it, ``learning_rate``. The scalar and Tensor engines' MLPs
+    (``handgrad.engine``, ``handgrad.autograd``) share the sizes, ``activations``, ``init``,
+    ``fit``'s defaults and the word ``lr``, but differ in two things on purpose: their
+    output is linear by default (the loss reads logits, as PyTorch's does), and their plain
+    SGD step is ``step(lr)``, PyTorch's word, where this one keeps the seed's ``update``.
     """
 
     caches: tuple[str, ...] = ("delta_out",)   # the output δ buffer of the fused cross-entropy
@@ -175,13 +191,15 @@ class MLP(Module):
 
     def __init__(self, layer_sizes: Sequence[int],
                  activations: ActivationSpec | Sequence[ActivationSpec] = None,
-                 init_method: InitMethod = "he", seed: int | None = None,
+                 init: InitMethod = "he", seed: int | None = None,
                  dtype: DTypeLike = np.float32, *,
                  norm: str | Sequence[str | None] | None = None,
                  dropout: float | Sequence[float] = 0.0, bias: bool | Sequence[bool] = True,
                  output_scale: float = 1.0, rng: np.random.Generator | None = None,
-                 loss: str | None = None) -> None:
+                 loss: str | None = None, init_method: InitMethod | None = None) -> None:
         super().__init__()
+        if init_method is not None:           # the seed API's word for init
+            init = init_method
         sizes = [int(n) for n in layer_sizes]
         if len(sizes) < 2 or min(sizes) < 1:
             raise ValueError("layer_sizes needs at least 2 positive sizes; "
@@ -196,7 +214,7 @@ class MLP(Module):
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64; got {self.dtype}")
-        self.init_method, self.output_scale = init_method, output_scale
+        self.init, self.output_scale = init, output_scale
         self.rng = as_generator(rng, seed)
         self.layers: list[Layer] = []
         for i in range(n_weights):
@@ -204,7 +222,7 @@ class MLP(Module):
             if isinstance(act, Activation) and any(act is l.activation for l in self.layers):
                 raise ValueError("each layer needs its own activation instance (they cache)")
             layer = Layer(sizes[i], sizes[i + 1], act, bias=biases[i], norm=norms[i],
-                          dropout=dropouts[i], init=init_method, rng=self.rng, dtype=self.dtype)
+                          dropout=dropouts[i], init=init, rng=self.rng, dtype=self.dtype)
             self.layers.append(layer)
             self.add_child(f"layers.{i}", layer)
         if output_scale != 1:
@@ -224,7 +242,7 @@ class MLP(Module):
             "norm": [l.norm.name if l.norm else None for l in self.layers[:-1]],
             "dropout": [l.dropout.p if l.dropout else 0.0 for l in self.layers[:-1]],
             "bias": [l.b is not None for l in self.layers],
-            "init": self.init_method if isinstance(self.init_method, str) else "custom",
+            "init": self.init if isinstance(self.init, str) else "custom",
             "output_scale": self.output_scale,
             "dtype": self.dtype.name,
             "loss": self.loss_name,
@@ -252,13 +270,6 @@ class MLP(Module):
     def from_checkpoint(cls, path: str | Path, dtype: DTypeLike | None = None) -> MLP:
         """The MLP saved at ``path`` (a .safetensors checkpoint from any backend)."""
         return load_checkpoint(path).model(dtype=dtype)
-
-    @property
-    def loss(self) -> str:
-        """Deprecated: the loss's name is ``loss_name`` (the twins' ``loss`` is a function)."""
-        import warnings
-        warnings.warn("MLP.loss is deprecated; use MLP.loss_name", DeprecationWarning, stacklevel=2)
-        return self.loss_name
 
     @property
     def task(self) -> str:
@@ -408,10 +419,15 @@ class MLP(Module):
         delta /= B                                                 # (B, K) δ = (p - Y) / B
         return reweight(losses, delta, w, total)
 
-    def update(self, learning_rate: float) -> None:
-        """Plain gradient descent: θ ← θ - lr·dθ for every parameter."""
+    def update(self, lr: float | None = None, *, learning_rate: float | None = None) -> None:
+        """Plain gradient descent: θ ← θ - lr·dθ for every parameter.
+
+        ``learning_rate`` is the seed API's name for ``lr`` (give one)."""
+        rate = _rate(lr, learning_rate)
+        if rate is None:
+            raise TypeError("update needs the learning rate: update(lr)")
         for name, p in self.params.items():
-            p -= learning_rate * self.grads[name]     # in place
+            p -= rate * self.grads[name]              # in place
 
     def loss_and_grad(self, X: np.ndarray, y: ArrayLike, training: bool = True,
                       sample_weight: ArrayLike | None = None) -> float:
@@ -428,24 +444,26 @@ class MLP(Module):
     # --- training and inference -----------------------------------------------------------
 
     def fit(self, X: ArrayLike, y: ArrayLike, epochs: int = 10,
-            learning_rate: float | None = None, batch_size: int | None = None,
+            lr: float | None = None, batch_size: int | None = None,
             verbose: bool = False, shuffle: bool = True, optimizer: Optimizer | None = None,
-            schedule: Callable[[int], float] | None = None, **options: Any) -> list[float]:
+            schedule: Callable[[int], float] | None = None, *,
+            learning_rate: float | None = None, **options: Any) -> list[float]:
         """Train on (X, y); returns the mean training loss of each epoch.
 
         Integer labels train a softmax or sigmoid output, one-hot rows a
         softmax output, float targets a regression output. ``batch_size=None``
         is full batch; a last short batch is used; shuffling draws from
-        ``self.rng``. Plain SGD at ``learning_rate`` (default 0.1), or an
-        ``optimizer`` (handgrad.optim), which carries its own rate — give one or
-        the other; a ``schedule`` sets its rate every step. Training stops with a
-        DivergenceError when the loss turns NaN or infinite or explodes
-        (``divergence_factor``, default 1000 times its starting value).
+        ``self.rng``. Plain SGD at ``lr`` (default 0.1; the seed API's
+        ``learning_rate`` is the same), or an ``optimizer`` (handgrad.optim), which
+        carries its own rate — give one or the other; a ``schedule`` sets its rate
+        every step. Training stops with a DivergenceError when the loss turns NaN
+        or infinite or explodes (``divergence_factor``, default 1000 times its
+        starting value).
         Other options (validation, early stopping, clipping, callbacks,
         checkpoints, progress) are those of ``handgrad.train.train``; the full
         history is kept in ``self.history_``.
         """
-        self.history_ = train(self, X, y, epochs=epochs, learning_rate=learning_rate,
+        self.history_ = train(self, X, y, epochs=epochs, lr=_rate(lr, learning_rate),
                               batch_size=batch_size, shuffle=shuffle, verbose=verbose,
                               optimizer=optimizer, schedule=schedule, **options)
         return self.history_.column("train_loss")

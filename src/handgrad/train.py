@@ -108,7 +108,7 @@ def _restore(model: Model, optimizer: Stepper, history: History, snap: Snap) -> 
 
 
 def train(model: Model, X: ArrayLike, y: ArrayLike, *, epochs: int,
-          learning_rate: float | None = None, optimizer: Stepper | None = None,
+          lr: float | None = None, optimizer: Stepper | None = None,
           schedule: Callable[[int], float] | None = None, batch_size: int | None = None,
           shuffle: bool = True, validation_data: tuple[ArrayLike, ArrayLike] | None = None,
           early_stopping: int | None = None, clip_norm: float | None = None,
@@ -116,10 +116,11 @@ def train(model: Model, X: ArrayLike, y: ArrayLike, *, epochs: int,
           progress: bool = False, checkpoint: str | Path | None = None,
           history: History | None = None, log: Callable[[str], Any] = print,
           extra: Mapping[str, Any] | None = None,
-          divergence_factor: float | None = 1e3) -> History:
+          divergence_factor: float | None = 1e3, learning_rate: float | None = None) -> History:
     """Train ``model`` on (X, y) until ``epochs`` epochs are in the history; returns the History.
 
-    learning_rate    plain SGD at this rate (default 0.1) when no optimizer is given
+    lr               plain SGD at this rate (default 0.1) when no optimizer is given
+                     (``learning_rate``, the seed API's word for it, is taken too)
     optimizer        a handgrad optimizer, which carries its own rate (give one or the other)
     schedule         a function of the step count t that sets optimizer.lr before each step
     batch_size       None is the full batch; a last short batch is kept
@@ -136,8 +137,11 @@ def train(model: Model, X: ArrayLike, y: ArrayLike, *, epochs: int,
     """
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
         raise ValueError(f"epochs must be a positive integer; got {epochs!r}")
-    if optimizer is not None and learning_rate is not None:
-        raise ValueError("give either learning_rate (for plain SGD) or an optimizer, which "
+    if lr is not None and learning_rate is not None:
+        raise ValueError("give the learning rate once: lr or learning_rate (the same thing)")
+    lr = learning_rate if lr is None else lr
+    if optimizer is not None and lr is not None:
+        raise ValueError("give either lr (for plain SGD) or an optimizer, which "
                          "carries its own rate — not both")
     if divergence_factor is not None and not divergence_factor > 1:
         raise ValueError(f"divergence_factor must be above 1 (or None); got {divergence_factor!r}")
@@ -156,7 +160,7 @@ def train(model: Model, X: ArrayLike, y: ArrayLike, *, epochs: int,
         X_val = model.check_X(validation_data[0])
         y_val = model.check_y(validation_data[1], len(X_val))
     if optimizer is None:
-        optimizer = SGD(0.1 if learning_rate is None else learning_rate)
+        optimizer = SGD(0.1 if lr is None else lr)
     history = History() if history is None else history
     steps_per_epoch = math.ceil(n / batch_size)
     bar = _progress_bar(progress, steps_per_epoch)
@@ -195,7 +199,7 @@ def train(model: Model, X: ArrayLike, y: ArrayLike, *, epochs: int,
                         f"rate {optimizer.lr:g}; the weights from the start of epoch {epoch + 1}, "
                         "the last good ones, are back in place. Hint: lower the learning rate "
                         "(try a tenth), clip the gradients (clip_norm=1.0) or standardize the "
-                        "inputs.")
+                        "inputs.", step=step, lr=optimizer.lr, epoch=epoch + 1)
                 last = s + batch_size >= n
                 if clip_norm is not None or last:    # the norm costs a pass over every gradient
                     grad_norm = _clip_or_measure(model, clip_norm)

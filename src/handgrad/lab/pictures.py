@@ -21,8 +21,3 @@ def boundary(ax, model, X, y, title="", margin=0.25, n=200, size=7):
     ax.set(xticks=[], yticks=[], title=title)
     ax.grid(False)
 
-
-def log_axis_note(ax, text):
-    """A small grey note in the corner of an axis."""
-    ax.text(0.99, 0.02, text, transform=ax.transAxes, ha="right", va="bottom", fontsize=7.5,
-            color="0.4")

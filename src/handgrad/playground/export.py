@@ -23,10 +23,7 @@ RACE_DATASETS = ("spiral", "moons", "circles", "xor")
 def precomputed(race_datasets=RACE_DATASETS):
     """The runs a static page shows: races, backprop presets and the graph."""
     from .graph import graph_steps
-    try:
-        graph = graph_steps()
-    except ImportError as e:
-        graph = {"type": "error", "message": str(e)}
+    graph = graph_steps()
     return {
         "options": options(),
         "race": {name: run_race(check_race({"dataset": name})) for name in race_datasets},

@@ -10,14 +10,7 @@ Every gradient shown is the engine's, read after each step. Hovering a node show
 its local backward rule as the engine writes it (``RULES[op]``) with the numbers.
 """
 
-
-def _engine():
-    try:
-        from .. import engine
-    except ImportError as e:
-        raise ImportError("the graph view needs handgrad's scalar engine (handgrad.engine), "
-                          f"which this installation lacks: {e}") from e
-    return engine
+from .. import engine
 
 
 def num(x):
@@ -27,7 +20,6 @@ def num(x):
 
 def graph_steps():
     """Nodes (value, op, parents, rule, local derivatives, gradient) and every step."""
-    engine = _engine()
     root = engine.example_graph()
     order = engine.topological_order(root)                 # leaves first
     index = {id(v): i for i, v in enumerate(order)}

@@ -154,11 +154,7 @@ async def api_backprop(request):
 
 
 async def api_graph(request):
-    try:
-        result = await run_in_threadpool(graph_steps)
-    except ImportError as e:
-        return error_json(e, status=503)
-    return JSONResponse(result)
+    return JSONResponse(await run_in_threadpool(graph_steps))
 
 
 def _tab_or_404(request):

@@ -45,10 +45,11 @@ DTYPES = {"float32": mx.float32, "float64": mx.float64}
 
 
 class TwinOptimizer:
-    """An MLX optimizer plus the L2 term MLX's Adam lacks (PyTorch's Adam weight_decay)."""
+    """An MLX optimizer plus the weight decay MLX's Adam lacks: PyTorch's Adam adds
+    weight_decay·θ to the gradient (L2), and so does this, before the update."""
 
-    def __init__(self, inner, l2=0.0):
-        self.inner, self.l2 = inner, l2
+    def __init__(self, inner, weight_decay=0.0):
+        self.inner, self.weight_decay = inner, weight_decay
 
     @property
     def state(self):
@@ -58,8 +59,9 @@ class TwinOptimizer:
         self.inner.learning_rate = lr
 
     def update(self, model, grads):
-        if self.l2:
-            grads = tree_map(lambda g, p: g + self.l2 * p, grads, model.trainable_parameters())
+        if self.weight_decay:
+            grads = tree_map(lambda g, p: g + self.weight_decay * p, grads,
+                             model.trainable_parameters())
         self.inner.update(model, grads)
 
 
@@ -94,7 +96,7 @@ OPTIMIZERS = {                     # handgrad optimizer -> MLX's, made to agree 
     "sgd": lambda o: TwinOptimizer(optim.SGD(o.lr, momentum=o.momentum,
                                              weight_decay=o.weight_decay, nesterov=o.nesterov)),
     "adam": lambda o: TwinOptimizer(optim.Adam(o.lr, betas=list(o.betas), eps=o.eps,
-                                               bias_correction=True), l2=o.weight_decay),
+                                               bias_correction=True), weight_decay=o.weight_decay),
     "adamw": lambda o: TwinOptimizer(optim.AdamW(o.lr, betas=list(o.betas), eps=o.eps,
                                                  weight_decay=o.weight_decay,
                                                  bias_correction=True)),
