@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 import handgrad as hg
 from handgrad.cli import Names, main
+from handgrad.data import TOY, toy_names
 from handgrad.nn import (
     ACTIVATION_ALIASES,
     ACTIVATIONS,
@@ -63,6 +64,7 @@ def test_each_family_lists_its_names_once_with_a_label():
     assert norm_names() == list(NORMS) and all(NORMS[n].label for n in norm_names())
     assert all(OPTIMIZERS[n].label for n in optimizer_names())
     assert all(SCHEDULES[n].label for n in schedule_names())
+    assert all(TOY[n].label for n in toy_names()) and "sine" not in toy_names(classification=True)
     assert backend_names() == list(BACKENDS) and backend_names()[0] == "numpy"
     assert list(TWINS) == backend_names()[1:]
 

@@ -23,6 +23,7 @@ from .datasets import (
 from .idx import parse_idx, read_idx, write_idx
 from .toy import (
     TOY,
+    Toy,
     make_blobs,
     make_checkerboard,
     make_circles,
@@ -88,5 +89,5 @@ __all__ = [
     "find", "load_dataset", "load_digits", "load_fashion_mnist", "load_idx_dataset", "load_mnist",
     "standardize", "train_val_split", "parse_idx", "read_idx", "write_idx", "TOY", "make_blobs",
     "make_checkerboard", "make_circles", "make_moons", "make_quadrants", "make_separable",
-    "make_sine", "make_spiral", "make_xor", "toy_names",
+    "make_sine", "make_spiral", "make_xor", "toy_names", "Toy",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -130,14 +131,32 @@ def make_sine(n_samples: int = 200, noise: float = 0.0, seed: int | None = None,
     return _out(x[:, None], y[:, None].astype(np.float64))
 
 
-# The one table of toy datasets; "sine" is the only regression set (REGRESSION).
-TOY: dict[str, Callable[..., tuple[np.ndarray, np.ndarray]]] = {
-    "xor": make_xor, "blobs": make_blobs, "spiral": make_spiral, "quadrants": make_quadrants,
-    "circles": make_circles, "moons": make_moons,
-    "checkerboard": make_checkerboard, "separable": make_separable, "sine": make_sine}
-REGRESSION = ("sine",)
+class Toy(NamedTuple):
+    """A toy dataset's entry in TOY: its generator (called through the entry, ``TOY["xor"](
+    seed=0)``), how a page names it, and whether its targets are numbers to regress."""
+    make: Callable[..., tuple[np.ndarray, np.ndarray]]
+    label: str
+    regression: bool = False
+
+    def __call__(self, *args: Any, **kwargs: Any) -> tuple[np.ndarray, np.ndarray]:
+        return self.make(*args, **kwargs)
+
+
+# The one table of toy datasets.
+TOY: dict[str, Toy] = {
+    "xor": Toy(make_xor, "XOR"),
+    "blobs": Toy(make_blobs, "blobs"),
+    "spiral": Toy(make_spiral, "spiral"),
+    "quadrants": Toy(make_quadrants, "quadrants"),
+    "circles": Toy(make_circles, "circles"),
+    "moons": Toy(make_moons, "moons"),
+    "checkerboard": Toy(make_checkerboard, "checker"),
+    "separable": Toy(make_separable, "separable"),
+    "sine": Toy(make_sine, "sine fit", regression=True),
+}
 
 
 def toy_names(classification: bool = False) -> list[str]:
-    """The toy datasets' names, in table order; ``classification=True`` leaves out sine."""
-    return [name for name in TOY if not (classification and name in REGRESSION)]
+    """The toy datasets' names, in table order; ``classification=True`` leaves out the
+    regression sets (sine)."""
+    return [name for name, toy in TOY.items() if not (classification and toy.regression)]

@@ -214,7 +214,7 @@ class Identity(Activation):
     """f(z) = z: the linear output of a regression network."""
 
     name = "identity"
-    label = "Identity"
+    label = "Linear"
 
     def forward(self, z: np.ndarray, training: bool = True) -> np.ndarray:
         return z

@@ -22,7 +22,7 @@ Why (p - Y)/B: with p = softmax(z) and L_i = -Σ_k Y_ik log p_ik,
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
@@ -169,6 +169,10 @@ class Loss(NamedTuple):
     label: str                                     # -> (mean loss, dL/d(output))
     output: str
     fused: bool = False
+
+    def __call__(self, *args: Any, **kwargs: Any) -> tuple[float, np.ndarray]:
+        """The loss itself: LOSSES["mse"](pred, y) is mse(pred, y)."""
+        return self.fn(*args, **kwargs)
 
 
 # The one table of loss names (the command line, the page and the tests read it).
