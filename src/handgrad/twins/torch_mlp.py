@@ -135,9 +135,10 @@ class TorchMLP(FromNumpy, nn.Module):
     def tensor(self, array, labels=False):
         """A NumPy array as a tensor on this model's device (labels as int64, else our dtype)."""
         a = np.asarray(array)
+        device = self.device
         if labels and self.loss_name == "cross_entropy" and a.ndim == 1:
-            return torch.as_tensor(a.astype(np.int64), device=self.device)
-        return torch.as_tensor(a, dtype=self.dtype, device=self.device)
+            return torch.as_tensor(a.astype(np.int64, copy=False), device=device)
+        return torch.as_tensor(a, dtype=self.dtype, device=device)
 
     def numpy_state(self):
         return {k: to_numpy(v) for k, v in self.state_dict().items()}
@@ -267,10 +268,12 @@ class Trainable(TrainableBase):
         return to_numpy(t)
 
     def loss_and_grad(self, X, y, training=True):
-        self.net.train(training)
-        self.net.zero_grad(set_to_none=False)
-        out = self.net(self.net.tensor(X))
-        loss = self.net.loss(out, self.net.tensor(y, labels=True))
+        net = self.net
+        if net.training != training:
+            net.train(training)
+        net.zero_grad(set_to_none=False)
+        out = net(net.tensor(X))
+        loss = net.loss(out, net.tensor(y, labels=True))
         loss.backward()
         self.out = out.detach()
         return loss.item()
