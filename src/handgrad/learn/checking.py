@@ -66,9 +66,6 @@ class Verdict:
     def passed(self) -> bool:
         return self.status == PASSED
 
-    def __bool__(self) -> bool:
-        return self.passed
-
     def report(self) -> str:
         """The verdict as the learner reads it."""
         lines = [self.message]
@@ -191,14 +188,12 @@ def difference(got: np.ndarray, expected: np.ndarray, rtol: float = 1e-6,
     lines = []
     if got.shape != expected.shape:
         lines.append(f"  expected shape {expected.shape}, got shape {got.shape}")
-        lines.append(f"  expected {fmt(expected)}")
-        lines.append(f"  got      {fmt(got)}")
+        lines += [labelled("expected", expected), labelled("got", got)]
         return "\n".join(lines)
     if expected.ndim == 0:
         lines.append(f"  expected {float(expected):.8g}, got {float(got):.8g}")
     else:
-        lines.append(f"  expected {fmt(expected)}")
-        lines.append(f"  got      {fmt(got)}")
+        lines += [labelled("expected", expected), labelled("got", got)]
         wrong = ~np.isclose(got, expected, rtol=rtol, atol=atol, equal_nan=True)
         with np.errstate(all="ignore"):
             worst = np.nan_to_num(np.abs(got - expected), nan=np.inf)
@@ -211,6 +206,12 @@ def difference(got: np.ndarray, expected: np.ndarray, rtol: float = 1e-6,
     if math.isfinite(rel):
         lines.append(f"  relative error ‖got − expected‖ / ‖expected‖ = {rel:.3g}")
     return "\n".join(lines)
+
+
+def labelled(label: str, a: np.ndarray) -> str:
+    """``  expected [[…`` with the array's further lines indented under its first."""
+    head = f"  {label:<9}"
+    return head + fmt(a).replace("\n", "\n" + " " * len(head))
 
 
 def generic_hint(got: np.ndarray, expected: np.ndarray) -> str:

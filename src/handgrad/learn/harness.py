@@ -327,6 +327,8 @@ def install_guard(config, report):
             refuse("tried to use the network")
         if event == "ctypes.dlopen":
             refuse("tried to load a C library with ctypes")
+        if event == "import" and args and str(args[0]).split(".")[0] == "handgrad":
+            refuse("tried to import handgrad, whose source holds the reference solutions")
         if event == "open":
             path = path_of(args[0])
             if path is None:

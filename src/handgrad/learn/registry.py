@@ -37,7 +37,7 @@ class Wrong:
     why: str = ""
 
 
-@dataclass
+@dataclass(eq=False)                 # compared and hashed by identity: each exercise is one object
 class Exercise:
     id: str
     title: str
@@ -50,7 +50,8 @@ class Exercise:
     check: Callable[[Any], None]
     wrongs: list[Wrong] = field(default_factory=list)
     seconds: float = 10.0                       # time limit of the learner's code per check
-    number: int = 0                             # set on registration: its place in the order
+    heavy: bool = False                         # trains or measures at check time (seconds)
+    number: int = 0                             # its place in the order of the lessons
 
     @property
     def file_name(self) -> str:
@@ -97,14 +98,17 @@ class Exercise:
 EXERCISES: dict[str, Exercise] = {}     # by id, in the order they were registered
 
 
+Check = Callable[[Any], None]        # a check function: takes a Learner, raises Fail when wrong
+
+
 def exercise(id: str, title: str, lesson: Lesson, section: str, *, statement: str,
              template: str, solution: str, hints: list[str], wrongs: list[Wrong],
-             seconds: float = 10.0) -> Callable[[Callable[[Any], None]], Callable[[Any], None]]:
+             seconds: float = 10.0, heavy: bool = False) -> Callable[[Check], Check]:
     """Register the decorated check function as the exercise ``id``."""
-    def register(check: Callable[[Any], None]) -> Callable[[Any], None]:
+    def register(check: Check) -> Check:
         if id in EXERCISES:
             raise ValueError(f"exercise {id!r} is registered twice")
         EXERCISES[id] = Exercise(id, title, lesson, section, statement, template, solution,
-                                 hints, check, wrongs, seconds)
+                                 hints, check, wrongs, seconds, heavy)
         return check
     return register

@@ -340,7 +340,8 @@ class ProcessSession(Session):
             text = self.log.read().decode(errors="replace")
         except (OSError, ValueError):
             return ""
-        kept = [line for line in text.splitlines() if line.strip()]
+        kept = [line for line in text.splitlines() if line.strip() and "harness.py" not in line
+                and not line.startswith("Extension modules")]
         return "\n".join(kept[-lines:])
 
     def close(self) -> None:
@@ -372,7 +373,7 @@ def crash_line(output: str) -> str:
             continue
         name, _, rest = line.strip()[6:].partition('"')
         if name and not any(name.startswith(r) for r in roots) and "harness.py" not in name:
-            return f"at {Path(name).name}{rest.replace(' line', ' line', 1)}".rstrip()
+            return f"  at {Path(name).name}{rest}".rstrip()
     return ""
 
 
@@ -380,16 +381,16 @@ def learner_error(error: dict[str, Any], what: str, limits: Limits) -> LearnerEr
     """The message for an error the harness reported."""
     kind, kind_of = str(error.get("kind")), str(error.get("type"))
     message, where = str(error.get("message", "")), str(error.get("where", ""))
-    at = f"\n  at {where}" if where else ""
+    at = f"  at {where}" if where else ""
     if kind == "syntax":
         detail = f"  {error.get('file')}, line {error.get('line')}\n{error.get('caret', '')}"
         return LearnerError("syntax", f"{kind_of}: {message}", detail.rstrip())
     if kind == "exit":
-        return LearnerError("exit", f"your code called sys.exit({message}) in {what}", at.strip())
+        return LearnerError("exit", f"your code called sys.exit({message}) in {what}", at)
     if kind == "memory":
         return LearnerError("memory", f"your code ran out of memory in {what} (the limit is "
-                            f"{limits.memory_mb} MiB)", at.strip())
-    return LearnerError("exception", f"{what} raised {kind_of}: {message}", at.strip())
+                            f"{limits.memory_mb} MiB)", at)
+    return LearnerError("exception", f"{what} raised {kind_of}: {message}", at)
 
 
 def scrubbed_environment(workspace: Path) -> dict[str, str]:

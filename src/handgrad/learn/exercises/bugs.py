@@ -264,7 +264,8 @@ def describe_run(run: dict[str, Any]) -> str:
 def symptoms_of_each_bug() -> dict[str, Any]:
     """Run every bug alone: what it showed, and the bug behind each symptom."""
     ok = run_with_bug(None)
-    seen, culprit = {}, {}
+    seen: dict[str, str] = {}
+    culprit: dict[str, str] = {}
     for bug in BUGS:
         run = run_with_bug(bug)
         found = symptoms(run, ok)

@@ -6,6 +6,7 @@ exercises, the deeper network, the five-bug quiz and the questions to answer fro
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -78,7 +79,7 @@ def check_linear(L: Learner) -> None:
         x = r.standard_normal((B, d_in))
         layer = Linear(d_in, d_out, dtype=np.float64, rng=r)
         layer.params["bias"][...] = r.standard_normal(d_out)
-        W, b = layer.W.copy(), layer.b.copy()
+        W, b = layer.W.copy(), layer.params["bias"].copy()
         same(linear(x, W, b), layer.forward(x), f"linear(x, W, b) for {what}", [
             Mistake("transposed-weight", x @ W + b if d_in == d_out else np.nan,
                     "you multiplied by W, not Wᵀ: handgrad's W is (d_out, d_in), one row per "
@@ -654,6 +655,10 @@ def ce_cases() -> list[tuple[np.ndarray, np.ndarray, str]]:
             (r.standard_normal((1, 4)), np.array([2]), "a batch of one")]
 
 
+def ce_loss(logits: np.ndarray, y: np.ndarray) -> float:
+    return cross_entropy(logits, y)[0]
+
+
 @exercise(
     "cross-entropy", "Cross-entropy from logits", LESSON, "section “Cross-entropy loss”",
     statement="""
@@ -765,7 +770,7 @@ def check_ce_grad(L: Learner) -> None:
         g = cross_entropy(z, y)[1]
         if np.abs(z).max() < 100:
             x = z.copy()
-            numeric = numeric_gradient(lambda x=x, y=y: cross_entropy(x, y)[0], x)
+            numeric = numeric_gradient(partial(ce_loss, x, y), x)
             assert np.allclose(numeric, g, atol=1e-7)           # handgrad's own, against the math
         p = softmax_rows(z)
         mistakes = [
@@ -855,7 +860,7 @@ def check_backward(L: Learner) -> None:
         no_mask = mistaken_backward(X, y, Ws, bs, mask=False)
         if B > 2:                                      # the derivation, against the math
             W = model.layers[0].params["weight"]
-            numeric = numeric_gradient(lambda m=model, X=X, y=y: m.loss_of(X, y), W)
+            numeric = numeric_gradient(partial(model.loss_of, X, y), W)
             assert np.allclose(numeric, expected[0], atol=1e-6)
         for i, name in ((2, "dW2"), (3, "db2"), (0, "dW1"), (1, "db1")):
             l, kind = (1 if i >= 2 else 0), i % 2
@@ -1141,6 +1146,7 @@ BLOB_SETUP = ("the lesson's network (4 → 16 → 3, He init, zero biases) on it
     wrongs=[Wrong("choice-a", [('LR_5_CURVE = "b"', 'LR_5_CURVE = "a"')]),
             Wrong("choice-c", [('LR_5_CURVE = "b"', 'LR_5_CURVE = "c"')])],
     seconds=10,
+    heavy=True,
 )
 def check_lr_5(L: Learner) -> None:
     answer = L.answer("LR_5_CURVE")
@@ -1190,6 +1196,7 @@ def check_lr_5(L: Learner) -> None:
     wrongs=[Wrong("too-low", [("STEPS_TO_10_PERCENT = 500", "STEPS_TO_10_PERCENT = 20")]),
             Wrong("too-high", [("STEPS_TO_10_PERCENT = 500", "STEPS_TO_10_PERCENT = 100000")])],
     seconds=10,
+    heavy=True,
 )
 def check_lr_small(L: Learner) -> None:
     answer = L.answer("STEPS_TO_10_PERCENT")
@@ -1225,6 +1232,7 @@ def check_lr_small(L: Learner) -> None:
     wrongs=[Wrong("lesson-33", [("WIDTH_1_ACCURACY = 0.78", "WIDTH_1_ACCURACY = 0.33")]),
             Wrong("too-high", [("WIDTH_1_ACCURACY = 0.78", "WIDTH_1_ACCURACY = 1.0")])],
     seconds=10,
+    heavy=True,
 )
 def check_width_1(L: Learner) -> None:
     answer = L.answer("WIDTH_1_ACCURACY")
@@ -1267,6 +1275,7 @@ def check_width_1(L: Learner) -> None:
     wrongs=[Wrong("choice-no", [('NORMAL_INIT_CONVERGES = "yes"', 'NORMAL_INIT_CONVERGES = "no"')]),
             Wrong("too-high", [("NORMAL_INIT_STEPS_TO_80 = 150", "NORMAL_INIT_STEPS_TO_80 = 2000")])],
     seconds=10,
+    heavy=True,
 )
 def check_normal_init(L: Learner) -> None:
     converges = L.answer("NORMAL_INIT_CONVERGES")
@@ -1358,6 +1367,7 @@ def check_normal_init(L: Learner) -> None:
                                              "delta = (delta @ Ws[l].T) * (zs[l - 1] > 0)")]),
             Wrong("forgot-batch", [("delta /= B  ", "delta *= 1  ")])],
     seconds=20,
+    heavy=True,
 )
 def check_deeper(L: Learner) -> None:
     fwd, bwd = L.fn("forward"), L.fn("backward")
@@ -1471,6 +1481,7 @@ def check_deeper(L: Learner) -> None:
     wrongs=[Wrong("relu-mask", [("dz1 = da1 * (1 - a1 ** 2)", "dz1 = da1 * (z1 > 0)")]),
             Wrong("grad-from-z", [("dz1 = da1 * (1 - a1 ** 2)", "dz1 = da1 * (1 - z1 ** 2)")]),
             Wrong("choice-tanh", [('FASTER = "relu"', 'FASTER = "tanh"')])],
+    heavy=True,
 )
 def check_tanh_backward(L: Learner) -> None:
     f = L.fn("backward_tanh")
@@ -1535,6 +1546,7 @@ def check_tanh_backward(L: Learner) -> None:
     ],
     wrongs=[Wrong("lesson-log-3", [("MEASURED_FIRST_LOSS = 2.9", "MEASURED_FIRST_LOSS = 1.0986")]),
             Wrong("probability", [("LOSS_IF_UNIFORM = math.log(3)", "LOSS_IF_UNIFORM = 1 / 3")])],
+    heavy=True,
 )
 def check_initial_loss(L: Learner) -> None:
     within(L.answer("LOSS_IF_UNIFORM"), math.log(3), 0.005, "LOSS_IF_UNIFORM", [
@@ -1606,6 +1618,7 @@ def check_initial_loss(L: Learner) -> None:
             Wrong("wrong-val-poor", [('"val-poor": "e"', '"val-poor": "a"'),
                                            ('"rises-again": "a"', '"rises-again": "e"')])],
     seconds=10,
+    heavy=True,
 )
 def check_bug_quiz(L: Learner) -> None:
     answer = L.answer("DIAGNOSIS")
@@ -1653,6 +1666,7 @@ def check_bug_quiz(L: Learner) -> None:
             Wrong("huge-start", [bugs.FIX_INIT[::-1]]),
             Wrong("rises-again", [bugs.FIX_ZERO[::-1]])],
     seconds=40,
+    heavy=True,
 )
 def check_bug_fix(L: Learner) -> None:
     bugs.check_fixed_script(L)

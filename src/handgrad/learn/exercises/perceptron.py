@@ -6,6 +6,7 @@ questions to answer from memory."""
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -166,6 +167,7 @@ def check_perceptron(L: Learner) -> None:
                                       "LOG10_STD_LARGE = 10")]),
             Wrong("too-high", [("LOG10_STD_SMALL = 50 * math.log10(0.01 * math.sqrt(128))",
                                 "LOG10_STD_SMALL = 0")])],
+    heavy=True,
 )
 def check_init_depth(L: Learner) -> None:
     m = measure.deep_relu_stds(batch=64)
@@ -235,6 +237,7 @@ def check_init_depth(L: Learner) -> None:
                                          "(rng.random(x.shape) < p) / (1 - p)")]),
             Wrong("drops-at-eval", [("    if not training or p == 0:\n        return x, None\n",
                                      "    if p == 0:\n        return x, None\n")])],
+    heavy=True,
 )
 def check_dropout(L: Learner) -> None:
     f, back = L.fn("dropout"), L.fn("dropout_backward")
@@ -293,6 +296,11 @@ def norm_case(seed: int, B: int = 6, d: int = 5) -> tuple[np.ndarray, np.ndarray
     return x, r.standard_normal(d), r.standard_normal(d), r.standard_normal((B, d))
 
 
+def weighted_output(module: Any, x: np.ndarray, r: np.ndarray) -> float:
+    """Σ module(x) ⊙ r: a scalar whose gradient in x is the backward of r."""
+    return float(np.sum(module.forward(x) * r))
+
+
 def norm_shortcuts(x: np.ndarray, gamma: np.ndarray, dy: np.ndarray, axis: int, eps: float
                    ) -> dict[str, np.ndarray]:
     """The input gradients of two known mistakes: no path through μ and σ² at all
@@ -332,8 +340,7 @@ def check_norm(L: Learner, kind: str, module: type, axis: int) -> None:
         work = x.copy()
         probe = module(d, dtype=np.float64)
         probe.params["weight"][...], probe.params["bias"][...] = gamma, beta
-        numeric = numeric_gradient(lambda p=probe, w=work, r=dy: float(np.sum(p.forward(w) * r)),
-                                   work)
+        numeric = numeric_gradient(partial(weighted_output, probe, work, dy), work)
         assert np.allclose(numeric, dx, atol=1e-6)          # handgrad's own, against the math
         shortcuts = norm_shortcuts(x, gamma, dy, axis, 1e-5)
         same(got[0], dx, f"dx of {kind}norm for {what}", [

@@ -22,6 +22,11 @@ LESSON = Lesson("primitives", "Affine maps, losses, backpropagation, optimizers 
 
 # --- gradient descent on one parameter -------------------------------------------------------
 
+def descent_step(lr: float, factor: float = 2, sign: float = -1) -> Callable[[float], float]:
+    """θ ↦ θ − lr · factor · (θ − 3): one step on (θ − 3)² (factor 2 and sign −1 are right)."""
+    return lambda t: t + sign * lr * factor * (t - 3)
+
+
 def descent_path(theta0: float, steps: int, step: Callable[[float], float]) -> np.ndarray:
     """[θ0, step(θ0), step(step(θ0)), …], steps + 1 numbers."""
     thetas = [theta0]
@@ -67,11 +72,11 @@ def descent_path(theta0: float, steps: int, step: Callable[[float], float]) -> n
 def check_descend(L: Learner) -> None:
     f = L.fn("descend")
     for theta0, lr, steps in ((0.0, 0.1, 30), (0.0, 0.9, 12), (1.0, 1.1, 10)):
-        expected = descent_path(theta0, steps, lambda t, lr=lr: t - lr * 2 * (t - 3))
+        expected = descent_path(theta0, steps, descent_step(lr))
         same(f(theta0, lr, steps), expected, f"descend({theta0}, {lr}, {steps})", [
-            Mistake("missing-two", descent_path(theta0, steps, lambda t, lr=lr: t - lr * (t - 3)),
+            Mistake("missing-two", descent_path(theta0, steps, descent_step(lr, factor=1)),
                     "the derivative of (θ − 3)² is 2(θ − 3): the 2 is missing"),
-            Mistake("ascent", descent_path(theta0, steps, lambda t, lr=lr: t + lr * 2 * (t - 3)),
+            Mistake("ascent", descent_path(theta0, steps, descent_step(lr, sign=1)),
                     "the steps go uphill: θ ← θ − α·dL/dθ"),
             Mistake("no-start", expected[1:], "the list should start with θ0 itself"),
         ])
@@ -691,6 +696,7 @@ def check_value(L: Learner) -> None:
     ],
     wrongs=[Wrong("choice-similar", [('DEEPER_IS = "faster"', 'DEEPER_IS = "similar"')]),
             Wrong("choice-slower", [('DEEPER_IS = "faster"', 'DEEPER_IS = "slower"')])],
+    heavy=True,
 )
 def check_depth(L: Learner) -> None:
     answer = L.answer("DEEPER_IS")

@@ -5,7 +5,7 @@ and gradient checking itself."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import pairwise
 
 import numpy as np
@@ -203,6 +203,7 @@ def counted(sizes: tuple[int, ...], B: int) -> tuple[int, Trace]:
     ],
     wrongs=[Wrong("forgot-biases", [("n_in * n_out + n_out for", "n_in * n_out for")]),
             Wrong("preacts-with-input", [("return B * sum(sizes[1:])", "return B * sum(sizes)")])],
+    heavy=True,
 )
 def check_count(L: Learner) -> None:
     count, acts, pre = L.fn("count_params"), L.fn("activation_floats"), L.fn("preactivation_floats")
@@ -308,7 +309,7 @@ def check_gradcheck(L: Learner) -> None:
         got = numeric(L.code(source), held, 1e-5)
         after = L.fetch(held)
         work = x.copy()
-        expected = numeric_gradient(lambda f=f, work=work: f(work), work, 1e-5)
+        expected = numeric_gradient(partial(f, work), work, 1e-5)
 
         same(got, expected, f"numeric_grad for {what}", [
             Mistake("forward-difference", one_sided(f, x, 1e-5), "that is the one-sided difference "

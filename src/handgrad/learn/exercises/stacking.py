@@ -170,6 +170,7 @@ def check_points(L: Learner) -> None:
                                             "(1 - sigmoid(z2)) / n")]),
             Wrong("forgot-n", [("dz2 = (sigmoid(z2) - y) / n", "dz2 = sigmoid(z2) - y")])],
     seconds=20,
+    heavy=True,
 )
 def check_xor(L: Learner) -> None:
     step = L.fn("train_step")
