@@ -32,6 +32,7 @@ from .linear import Linear
 from .losses import LOSSES, binary_cross_entropy, cross_entropy, log_softmax, mse, softmax
 from .module import Module
 from .norms import NORMS, BatchNorm1d, LayerNorm, RMSNorm, get_norm
+from .penalties import PENALTIES, add_penalties, l1_penalty, l2_penalty
 
 __all__ = [
     "ACTIVATIONS", "GELU", "Activation", "Identity", "LeakyReLU", "ReLU", "SiLU", "Sigmoid",
@@ -40,4 +41,5 @@ __all__ = [
     "standard_normal", "xavier_normal", "xavier_uniform", "Linear", "LOSSES",
     "binary_cross_entropy", "cross_entropy", "log_softmax", "mse", "softmax", "Module", "NORMS",
     "BatchNorm1d", "LayerNorm", "RMSNorm", "get_norm",
+    "PENALTIES", "add_penalties", "l1_penalty", "l2_penalty",
 ]
