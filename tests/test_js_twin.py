@@ -24,10 +24,18 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import handgrad as hg
-from handgrad.nn import ACTIVATIONS, INITIALIZERS, LOSSES, NORMS, add_penalties
+from handgrad.nn import (
+    ACTIVATION_ALIASES,
+    LOSS_ALIASES,
+    activation_names,
+    add_penalties,
+    init_names,
+    loss_names,
+    norm_names,
+)
 from handgrad.nn import activations as nn_activations
 from handgrad.nn import losses as nn_losses
-from handgrad.optim import make_optimizer
+from handgrad.optim import make_optimizer, optimizer_names
 from handgrad.playground import config
 from handgrad.train import train
 
@@ -37,11 +45,11 @@ RUNNER = ROOT / "tests/js/twin_runner.js"
 TOL = 1e-12
 STEPS = 20
 
-HIDDEN = ["relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh", "silu", "swish", "identity"]
+HIDDEN = activation_names(hidden=True) + list(ACTIVATION_ALIASES)      # swish too, by its alias
 OUTPUTS = [("softmax", "cross_entropy"), ("softmax", "mse"), ("identity", "mse"),
            ("identity", "mse_mean"), ("sigmoid", "binary_cross_entropy"), ("sigmoid", "mse"),
            ("tanh", "mse")]
-OPTIMIZERS = ["sgd", "momentum", "nesterov", "adam", "adamw"]
+OPTIMIZERS = optimizer_names()
 # the smallest hidden width, input count and batch each norm is compared with. A norm over a
 # few values is nearly degenerate (a layer norm over one feature outputs β whatever comes in;
 # over three, x̂ lies on a circle), and a batch norm over one input or a handful of examples
@@ -419,14 +427,15 @@ def test_epoch_without_shuffling_is_handgrads_training_loop(node):
 
 def test_names_match_handgrads_registries_and_the_pages_options(node):
     names = node({"op": "names"})
-    assert set(names["activations"]) == set(ACTIVATIONS)
-    assert set(names["losses"]) == set(LOSSES)
-    assert set(names["norms"]) == set(NORMS)
-    assert set(names["initializers"]) == set(INITIALIZERS)
-    assert set(names["optimizers"]) == set(config.OPTIMIZERS)
-    for name in names["optimizers"]:
-        make_optimizer(name, 0.1)                  # every one of them is handgrad's too
+    assert names["activations"] == activation_names()
+    assert names["activation_aliases"] == ACTIVATION_ALIASES
+    assert names["losses"] == loss_names() and names["loss_aliases"] == LOSS_ALIASES
+    assert names["norms"] == norm_names()
+    assert names["initializers"] == init_names()
+    assert names["optimizers"] == optimizer_names()
+    assert {loss for _, loss in OUTPUTS} == set(loss_names())      # the parity cases cover all
     assert set(config.ACTIVATIONS) <= set(names["activations"])
+    assert set(config.OPTIMIZERS) <= set(names["optimizers"])
     assert set(config.LOSSES) <= set(names["losses"])
     assert set(config.NORMS) - {"none"} <= set(names["norms"])
 
@@ -472,6 +481,26 @@ def test_twin_trains_the_playgrounds_default_network_on_its_default_data(node):
                    "X_test": session.X_test.tolist(), "y_test": session.t_test.tolist()})
     assert answer["losses"][-1] < 0.5 * answer["losses"][0]
     assert answer["evaluate"]["accuracy"] >= 0.95, answer["evaluate"]
+
+
+def test_dropout_draws_its_own_masks_and_evaluation_keeps_the_training_arrays(node):
+    r = np.random.default_rng(9)
+    X, y = r.standard_normal((200, 3)).tolist(), r.integers(0, 2, 200).tolist()
+    spec = {"layer_sizes": [3, 50, 2], "activations": ["relu", "softmax"], "dropout": 0.3,
+            "seed": 11}
+    calls = [["build", spec], ["step", X, y], ["snapshot"]]
+    first, again = (node({"op": "calls", "calls": calls})["result"] for _ in range(2))
+    mask = np.array(first["layers"][0]["mask"])
+    assert first == again                                      # the seed fixes the masks
+    assert mask.shape == (200, 50) and set(np.unique(mask)) == {0.0, 1 / 0.7}
+    assert abs(np.mean(mask == 0) - 0.3) < 0.02
+    after = node({"op": "calls", "calls": [*calls[:2], ["predict", X], ["layerOutputs", X],
+                                           ["evaluate", X, y], ["snapshot"]]})["result"]
+    assert after == first                                      # evaluation kept nothing
+    answer = node({"op": "calls", "calls": [*calls[:2], ["layerOutputs", X]]})
+    W, b = (np.array(answer["state"][f"layers.0.{k}"]) for k in ("weight", "bias"))
+    np.testing.assert_allclose(answer["result"][0], np.maximum(np.array(X) @ W.T + b, 0),
+                               rtol=1e-14, atol=1e-14)            # evaluation: no mask
 
 
 # --- what a user can get wrong ----------------------------------------------------------------

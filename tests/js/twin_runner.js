@@ -39,6 +39,8 @@ function calls(list) {
     backward: (y) => net.backward(y),
     step: (X, y, masks) => net.step(X, y, {masks: masks}),
     epoch: (X, y, batch, shuffle) => net.epoch(X, y, batch, shuffle),
+    snapshot: () => net.snapshot(),
+    layerOutputs: (X) => net.layerOutputs(X).map(twin.toArrays),
     predict: (X) => net.predict(X),
     predictProba: (X) => net.predictProba(X),
     evaluate: (X, y) => net.evaluate(X, y),
@@ -75,7 +77,8 @@ function handle(request) {
   switch (request.op) {
     case "parity": return parity(request.case);
     case "erf": return {y: request.x.map((x) => twin.erf(Number(x)))};
-    case "names": return {activations: twin.ACTIVATIONS, losses: twin.LOSSES, norms: twin.NORMS,
+    case "names": return {activations: twin.ACTIVATIONS, activation_aliases: twin.ACTIVATION_ALIASES,
+                          losses: twin.LOSSES, loss_aliases: twin.LOSS_ALIASES, norms: twin.NORMS,
                           optimizers: twin.OPTIMIZERS, initializers: twin.INITIALIZERS};
     case "calls": return calls(request.calls);
     case "train": return train(request);

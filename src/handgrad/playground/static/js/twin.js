@@ -370,14 +370,16 @@
       };
     },
   };
-  ACTIVATIONS.swish = ACTIVATIONS.silu;
+  var ACTIVATION_ALIASES = {swish: "silu"};
 
-  /* An activation from its name ("relu") or {name: "leaky_relu", alpha: 0.2}. */
+  /* An activation from its name ("relu", or an alias: "swish") or {name: "leaky_relu",
+   * alpha: 0.2}. */
   function getActivation(spec) {
     var name = spec, alpha;
     if (spec === null || spec === undefined) name = "identity";
     if (spec !== null && typeof spec === "object") { name = spec.name; alpha = spec.alpha; }
     var key = typeof name === "string" ? name.toLowerCase() : name;
+    key = ACTIVATION_ALIASES[key] || key;
     if (typeof key !== "string" || !Object.prototype.hasOwnProperty.call(ACTIVATIONS, key)) {
       throw new Error("unknown activation " + show(name) + "; valid names: " +
                       Object.keys(ACTIVATIONS).join(", "));
@@ -1396,7 +1398,8 @@
   var twin = {
     build: build, MLP: MLP, Rng: Rng, erf: erf, matrix: matrix, toMatrix: toMatrix,
     toArrays: toArrays, getActivation: getActivation, makeOptimizer: makeOptimizer,
-    ACTIVATIONS: Object.keys(ACTIVATIONS), LOSSES: LOSSES.slice(), NORMS: NORMS.slice(),
+    ACTIVATIONS: Object.keys(ACTIVATIONS), ACTIVATION_ALIASES: ACTIVATION_ALIASES,
+    LOSSES: LOSSES.slice(), LOSS_ALIASES: LOSS_ALIASES, NORMS: NORMS.slice(),
     OPTIMIZERS: OPTIMIZERS.slice(), INITIALIZERS: Object.keys(INITIALIZERS),
   };
 
