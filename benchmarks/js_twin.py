@@ -23,21 +23,21 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")           # before NumPy loads: one thread, as the
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")      # twin has
 
-import json  # noqa: E402
-import shutil  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
 
-import click  # noqa: E402
-import numpy as np  # noqa: E402
+import click
+import numpy as np
 
-from handgrad.optim import make_optimizer  # noqa: E402
-from handgrad.playground.config import check_setup  # noqa: E402
-from handgrad.playground.session import Session, build_model  # noqa: E402
+from handgrad.optim import make_optimizer
+from handgrad.playground.config import check_setup
+from handgrad.playground.session import Session, build_model
 
 TWIN = Path(__file__).resolve().parents[1] / "src/handgrad/playground/static/js/twin.js"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
