@@ -11,8 +11,10 @@ arithmetic, like a bias's in front of a batch norm, is rounding noise in both). 
 1e-12. One Node process answers every request of the session, one JSON line in and out.
 """
 
+import importlib.util
 import json
 import math
+import os
 import shutil
 import subprocess
 from contextlib import contextmanager
@@ -591,3 +593,17 @@ def test_batch_norm_and_regression_errors(node):
     answer = node({"op": "calls", "calls": [["build", {**spec, "norm": "batch"}],
                                             ["predict", [[1, 2]]]]})
     assert answer["result"] in ([0], [1])          # one example in evaluation mode is fine
+
+
+def test_the_benchmark_times_the_twin_and_numpy_on_the_default_network(node, monkeypatch):
+    """benchmarks/js_twin.py's contenders run and count steps (no timing is asserted)."""
+    monkeypatch.setattr(os, "environ", dict(os.environ))    # its thread settings stay its own
+    path = ROOT / "benchmarks" / "js_twin.py"
+    spec = importlib.util.spec_from_file_location("js_twin_bench", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    session, twin_spec, X, y, batch = bench.default_run()
+    assert twin_spec["layer_sizes"] == [2, 4, 2, 2] and batch == 10 and len(X) == 200
+    assert bench.twin_node(shutil.which("node"), bench.twin_request(twin_spec, X, y, batch, 0.05)) > 0
+    assert bench.numpy_step(session, X, y, batch, 0.05) > 0
+    assert bench.server_mode(session, 0.05) > 0
