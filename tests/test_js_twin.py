@@ -556,7 +556,9 @@ def test_a_rejected_state_dict_changes_nothing(node):
     ({"init": "zeros"}, "unknown init method \"zeros\"; valid names: he, he_normal"),
     ({"learning_rate": 0.1}, "unknown setting 'learning_rate'; known settings: activations"),
     ({"optimizer": "sgd", "nesterov": True}, "Nesterov momentum needs momentum > 0"),
-    ({"l1": -1}, "l1 must be a number from 0 to Infinity; got -1"),
+    ({"l1": -1}, "l1 must be a number ≥ 0; got -1"),
+    ({"optimizer": "momentum", "momentum": -0.5}, "momentum must be a number ≥ 0; got -0.5"),
+    ({"optimizer": "adam", "betas": [0.9]}, "betas must be two numbers in [0, 1); got [0.9]"),
 ])
 def test_a_bad_spec_says_what_was_expected(node, spec, expected):
     assert expected in error_of(node, ["build", {**SPEC, **spec}])

@@ -769,12 +769,9 @@
     if (["sgd", "adam", "adamw"].indexOf(key) < 0) {
       throw new Error("unknown optimizer " + show(name) + "; valid names: " + OPTIMIZERS.join(", "));
     }
-    [["momentum", momentum], ["weight_decay", s.weight_decay || 0], ["eps", s.eps || 0]]
-      .forEach(function (pair) {
-        if (typeof pair[1] !== "number" || !(pair[1] >= 0) || !isFinite(pair[1])) {
-          throw new Error(pair[0] + " must be a number ≥ 0; got " + show(pair[1]));
-        }
-      });
+    nonNegative(momentum, "momentum");
+    nonNegative(s.weight_decay || 0, "weight_decay");
+    nonNegative(s.eps === undefined ? 0 : s.eps, "eps");
     var betas = s.betas || [0.9, 0.999];
     if (!Array.isArray(betas) || betas.length !== 2 ||
         !betas.every(function (b) { return typeof b === "number" && b >= 0 && b < 1; })) {
@@ -922,9 +919,9 @@
     return out;
   }
 
-  function checkNumber(value, what, lo, hi) {
-    if (typeof value !== "number" || !isFinite(value) || value < lo || value > hi) {
-      throw new Error(what + " must be a number from " + lo + " to " + hi + "; got " + show(value));
+  function nonNegative(value, what) {
+    if (typeof value !== "number" || !(value >= 0) || !isFinite(value)) {
+      throw new Error(what + " must be a number ≥ 0; got " + show(value));
     }
     return value;
   }
@@ -983,8 +980,8 @@
       throw new Error("unknown init method " + show(init) + "; valid names: " +
                       Object.keys(INITIALIZERS).join(", "));
     }
-    this.l1 = checkNumber(spec.l1 === undefined ? 0 : spec.l1, "l1", 0, Infinity);
-    var l2 = spec.l2 === undefined || spec.l2 === null ? null : checkNumber(spec.l2, "l2", 0, Infinity);
+    this.l1 = nonNegative(spec.l1 === undefined ? 0 : spec.l1, "l1");
+    var l2 = spec.l2 === undefined || spec.l2 === null ? null : nonNegative(spec.l2, "l2");
     this.layer_sizes = sizes.slice();
     this.loss_name = outputLoss(acts[L - 1].name, spec.loss);
     this.task = {softmax: "classification", sigmoid: "binary"}[acts[L - 1].name] || "regression";
