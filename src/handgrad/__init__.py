@@ -70,9 +70,9 @@ FLOORS = {
     #    adapter; and the package itself, which re-exports floors 1 to 4
     "handgrad.check": 4, "handgrad.twins": 4, "handgrad": 4,
     # 5: estimators, named recipes, side-by-side runs, the lessons' claims as experiments,
-    #    data-parallel training
+    #    the lessons' exercises and their checker, data-parallel training
     "handgrad.sklearn": 5, "handgrad.recipes": 5, "handgrad.compare": 5, "handgrad.lab": 5,
-    "handgrad.distributed": 5,
+    "handgrad.learn": 5, "handgrad.distributed": 5,
     # 6: the command line; the local web server and its page
     "handgrad.cli": 6, "handgrad.playground": 6, "handgrad.__main__": 6,
 }
