@@ -94,6 +94,9 @@ def test_committed_as_a_lesson_reads(path):
     assert sum("**Predict" in m for m in markdown) >= 3, "predict-then-run prompts"
     assert any("## Your turn" in m and "handgrad learn" in m for m in markdown), \
         "ends with the lesson's exercises, pointing to handgrad learn"
+    headings = [line for m in markdown for line in m.splitlines() if line.startswith("#")]
+    assert not [h for h in headings if "`" in h], \
+        "no code in headings: the book's table of contents would link to the wrong anchor"
     checked = tagged(nb)
     assert len(checked) >= 4, "cells whose printed numbers the slow test compares"
     assert all(numbers(text_of(c)) for c in checked), "every `numbers` cell printed numbers"
