@@ -4,6 +4,7 @@
 - everything in ``docs/lab/`` (the lab's report, its pictures and data) becomes ``lab/``;
 - ``docs/playground/`` (the playground's screenshots) and the playground's static export
   (``handgrad playground --export``, written fresh at every build) become ``playground/``;
+- the exercises page lists every exercise of ``handgrad learn`` from its registry;
 - every public module of the package gets an API page (``api/<module>.md``) rendered by
   mkdocstrings from its docstrings.
 
@@ -74,6 +75,26 @@ def on_files(files, config):
         page = f"# `handgrad.{name}`\n\n::: handgrad.{name}\n    options:\n      show_root_heading: false\n"
         files.append(File.generated(config, f"api/{name}.md", content=page))
     return files
+
+
+def exercise_table():
+    """Markdown: every exercise of handgrad learn, by lesson, with its id and title."""
+    from handgrad.learn.exercises import all_exercises
+    rows = ["| # | id | exercise | lesson, section |", "|---|---|---|---|"]
+    for ex in all_exercises():
+        rows.append(f"| {ex.number} | `{ex.id}` | {ex.title} | {ex.lesson.title}, {ex.section} |")
+    return "\n".join(rows)
+
+
+def on_page_markdown(markdown, page, config, files):
+    if page.file.src_uri == "exercises.md":
+        try:
+            table = exercise_table()
+        except ImportError:         # a copy of handgrad without the exercises: keep the topics
+            return markdown
+        start, end = markdown.index("<!-- exercises -->"), markdown.index("<!-- /exercises -->")
+        markdown = markdown[:start] + table + "\n" + markdown[end:]
+    return markdown
 
 
 def on_post_build(config):
