@@ -86,6 +86,21 @@ class QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
+def watch(page, name, problems, server):
+    """Record the page's console errors, uncaught errors and failed requests to the book."""
+    def console(message):
+        if message.type == "error":
+            problems.append(f"{name}: console: {message.text}")
+
+    def failed(request):
+        if urlparse(request.url).netloc == urlparse(server).netloc:
+            problems.append(f"{name}: request failed: {request.url}")
+
+    page.on("console", console)
+    page.on("pageerror", lambda e: problems.append(f"{name}: JavaScript error: {e}"))
+    page.on("requestfailed", failed)
+
+
 def test_every_page_loads_offline_with_no_error_and_every_link_and_image_resolves(site, server):
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install -y chromium)")
@@ -115,10 +130,7 @@ def test_every_page_loads_offline_with_no_error_and_every_link_and_image_resolve
             seen.add(url)
             page = context.new_page()
             name = url[len(server):]
-            page.on("console", lambda m, n=name: m.type == "error" and problems.append(f"{n}: console: {m.text}"))
-            page.on("pageerror", lambda e, n=name: problems.append(f"{n}: JavaScript error: {e}"))
-            page.on("requestfailed", lambda r, n=name: urlparse(r.url).netloc == urlparse(server).netloc
-                    and problems.append(f"{n}: request failed: {r.url}"))
+            watch(page, name, problems, server)
             response = page.goto(url, wait_until="load")
             if response is None or response.status != 200:
                 problems.append(f"{name}: HTTP {response.status if response else 'no response'}")

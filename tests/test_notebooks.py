@@ -5,8 +5,9 @@ prompts, pictures and no errors in its outputs. The slow tests run every noteboo
 fresh kernel (nbclient, the `test` extra) and compare the numbers printed by the cells tagged
 ``numbers`` with the committed ones, within a tolerance (a cell may set its own in its metadata:
 ``"tolerance": {"rtol": 0.1, "atol": 1e-6}``; a cell that needs an optional package names it,
-``"needs": ["torch"]``, and is compared only where that package is installed). A notebook whose text says "97.62 %" is checked to
-still print 97.62 %, give or take the tolerance, so the explanations cannot drift from the code.
+``"needs": ["torch"]``, and is compared only where that package is installed). A notebook whose
+text says "97.62 %" is checked to still print 97.62 %, give or take the tolerance, so the
+explanations cannot drift from the code.
 
 To refresh the committed outputs after a change, run the notebook top to bottom in Jupyter and
 save it, or: ``jupyter nbconvert --to notebook --execute --inplace notebooks/NAME.ipynb``.
