@@ -52,6 +52,8 @@ def on_config(config):
 
 def _add_folder(files, config, folder, prefix):
     for path in sorted(folder.rglob("*")):
+        if path.suffix == ".html" and path.with_suffix(".md").is_file():
+            continue            # report.html beside report.md: the book renders the .md to that name
         if path.is_file() and "__pycache__" not in path.parts:
             uri = f"{prefix}/{path.relative_to(folder).as_posix()}"
             files.append(File.generated(config, uri, abs_src_path=str(path)))
