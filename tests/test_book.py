@@ -62,7 +62,11 @@ def test_the_book_has_every_part(site):
     expected += [f"notebooks/{p.stem}.html" for p in hooks.notebooks()]
     expected += [f"api/{name}.html" for name in hooks.public_modules()]
     assert not [p for p in expected if not (site / p).is_file()], "pages missing from the book"
-    assert {"nn", "optim", "mlp", "train", "data", "check", "engine"} <= set(hooks.public_modules())
+    assert {"nn", "optim", "mlp", "train", "data", "check", "engine", "learn"} <= set(hooks.public_modules())
+    # the exercises page lists handgrad learn's exercises, from its registry
+    from handgrad.learn.exercises import all_exercises
+    exercises = (site / "exercises.html").read_text(encoding="utf-8")
+    assert all(f"<code>{ex.id}</code>" in exercises for ex in all_exercises())
     # the API pages are rendered from the docstrings, not left as directives
     mlp = (site / "api" / "mlp.html").read_text(encoding="utf-8")
     assert "backward" in mlp and ":::" not in mlp

@@ -104,6 +104,19 @@ def test_committed_as_a_lesson_reads(path):
     assert all(numbers(text_of(c)) for c in checked), "every `numbers` cell printed numbers"
 
 
+def test_the_exercises_named_in_the_notebooks_exist():
+    """Each lesson's notebook ends with its exercises in `handgrad learn`, by id."""
+    from handgrad.learn.exercises import EXERCISES
+    for path in NOTEBOOKS:
+        if path.name in NEEDS_MNIST:
+            continue                                 # its exercise is a command: handgrad train
+        turn = next(source(c) for c in read(path)["cells"]
+                    if c["cell_type"] == "markdown" and "## Your turn" in source(c))
+        named = re.findall(r"^\| `([a-z0-9-]+)` \|", turn, re.MULTILINE)
+        assert named, f"{path.name} names no exercise"
+        assert not [i for i in named if i not in EXERCISES], f"{path.name}: unknown exercise ids"
+
+
 def test_the_comparison_catches_a_changed_number():
     cell = {"metadata": {}, "outputs": [{"output_type": "stream", "name": "stdout",
                                          "text": "loss 0.3586, accuracy 80.1% of 1,024 points\n"}]}
