@@ -18,6 +18,7 @@ from .compare import BACKENDS, format_table, plot_losses
 from .compare import compare as run_compare
 from .data import DATASETS, available_datasets, load_dataset
 from .distributed import (
+    Interrupted,
     Job,
     WorkerError,
     WorkerLostError,
@@ -258,6 +259,9 @@ def train(preset, sizes, out, resume, overwrite, data_dir, no_plots, quiet, work
                                 verbose=not quiet, progress=not quiet, log=click.echo)
     except DivergenceError as e:
         raise click.ClickException(f"training diverged: {e}") from None
+    except Interrupted as e:
+        click.echo(f"Error: {e}", err=True)
+        sys.exit(130)
     except (ValueError, FileNotFoundError, ImportError, WorkerError, WorkerLostError) as e:
         raise click.ClickException(str(e)) from None
     if parallel:
