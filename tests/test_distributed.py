@@ -10,6 +10,7 @@ that imports PyTorch once. The tests that start processes are marked slow.
 
 import multiprocessing
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -551,6 +552,39 @@ def test_a_hung_worker_makes_the_others_stop_within_the_timeout(tmp_path):
     message = (tmp_path / "error.0").read_text()
     assert "Timed out" in message and "stopped answering" in message
     assert len(load_checkpoint(tmp_path / "ckpt.safetensors").history()) == 1
+
+
+def _readme_block():
+    from pathlib import Path
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    return next(b for b in re.findall(r"```python\n(.*?)```", text, re.S)
+                if "init_process_group" in b)
+
+
+def _readme_worker(rank, world, port, out):
+    """The README's data-parallel example, as each worker runs it (torchrun sets these)."""
+    import torch
+    torch.set_num_threads(1)
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
+                      WORLD_SIZE=str(world))
+    os.chdir(out)
+    rng = np.random.default_rng(0)
+    namespace = {"X": rng.random((1024, 784), dtype=np.float32), "y": rng.integers(0, 10, 1024)}
+    exec(compile(_readme_block(), "README.md, data-parallel example", "exec"), namespace)
+    np.savez(os.path.join(out, f"readme.{rank}.npz"), **namespace["model"].state_dict())
+    import torch.distributed as dist
+    dist.destroy_process_group()
+
+
+@needs_torch
+@pytest.mark.slow
+def test_the_readme_example_trains_on_two_workers(tmp_path):
+    codes, _ = _launch(_readme_worker, 2, str(tmp_path))
+    assert codes == [0, 0]
+    assert len(load_checkpoint(tmp_path / "ckpt.safetensors").history()) == 5
+    first, second = (np.load(tmp_path / f"readme.{r}.npz") for r in range(2))
+    for k in first.files:                                   # the very same weights everywhere
+        np.testing.assert_array_equal(first[k], second[k])
 
 
 def _cli(*args):

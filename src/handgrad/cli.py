@@ -221,8 +221,9 @@ def _prepare_out(out, resume, overwrite):
               "free port.")
 @click.option("--timeout", default=60.0, show_default=True,
               type=click.FloatRange(0, min_open=True),
-              help="Seconds a worker waits for the others; a worker that dies or hangs stops "
-              "the run with an error after at most this long.")
+              help="Seconds to wait for the other workers or machines (meeting, joining, "
+              "each all-reduce); a worker that dies or hangs stops the run with an error "
+              "a few seconds after this long at most.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
               help="With --backend torch and --workers: cuda gives each worker its own GPU "
               "(NCCL).")
