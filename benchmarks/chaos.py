@@ -174,17 +174,16 @@ def chaos_run(setup, folder, u, pick, ref):
                 outcome.target = f"worker pid {victim}"
         os.kill(victim, signal.SIGKILL)
     try:
-        p.communicate(timeout=LINGER)
+        p.wait(timeout=LINGER)
     except subprocess.TimeoutExpired:
-        outcome.note = "the launcher did not end after its worker was killed"
-        os.killpg(p.pid, signal.SIGKILL)
-        p.wait()
+        outcome.note = f"the launcher did not end within {LINGER:g} s after its worker was killed"
     deadline = time.monotonic() + LINGER
     while session_processes(p.pid) and time.monotonic() < deadline:
         time.sleep(0.2)
     outcome.lingered = session_processes(p.pid)
     for pid in outcome.lingered:
         os.kill(pid, signal.SIGKILL)
+    p.communicate()
     checkpoint = out / "checkpoint.safetensors"
     if checkpoint.is_file():
         try:

@@ -112,9 +112,8 @@ def test_a_machine_that_never_comes_ends_the_wait_at_the_timeout():
                nnodes=2, rdzv_endpoint=endpoint)
     seconds = time.monotonic() - start
     assert 4 <= seconds < 4 + 5, f"waited {seconds:.1f} s for a timeout of 4 s"
-    assert str(error.value) == (f"waited 4 s at {endpoint} for the other 1 machine(s) of "
-                                "--nnodes 2; they did not come (is the same command running "
-                                "on each?)")
+    assert str(error.value) == (f"waited 4 s at {endpoint} for the other machine of --nnodes "
+                                "2; they did not come (is the same command running on each?)")
 
 
 @pytest.mark.slow
@@ -140,6 +139,25 @@ def test_a_stopped_worker_ends_the_run_a_few_seconds_after_the_timeout(backend, 
     assert f"The checkpoint {tmp_path / 'checkpoint.safetensors'} holds epoch" in line
     assert not chaos.session_processes(p.pid)               # the stopped worker is gone too
     load_checkpoint(tmp_path / "checkpoint.safetensors").model()
+
+
+@pytest.mark.slow
+def test_a_killed_launcher_takes_its_workers_with_it(tmp_path):
+    p = _start("--workers", 2, "--epochs", 5000, "--out", tmp_path)
+    _wait_for_epoch(p, 2)
+    assert len(chaos.workers_of(p.pid)) == 2
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    killed = time.monotonic()
+    while chaos.session_processes(p.pid) and time.monotonic() < killed + 30:
+        time.sleep(0.1)
+    assert not chaos.session_processes(p.pid), "workers outlived their launcher"
+    assert time.monotonic() - killed < 5
+    p.communicate()
+    saved = load_checkpoint(tmp_path / "checkpoint.safetensors")        # whole, and it stays so
+    time.sleep(1)
+    assert load_checkpoint(tmp_path / "checkpoint.safetensors").history().rows == \
+        saved.history().rows
 
 
 # --- Ctrl-C: exit 130, a checkpoint, no warning, with or without workers -----------------------

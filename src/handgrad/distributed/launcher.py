@@ -1,25 +1,26 @@
 """Starting the workers of a run with PyTorch's own launcher (the elastic agent behind torchrun).
 
 Every wait is bounded by the job's timeout: meeting the other machines, joining
-the process group, each collective; a worker that fails or hangs makes the
-others stop, and stopped workers that do not end are killed a few seconds later.
-Ctrl-C asks the workers to stop together after their current step, worker 0
-saving the last whole epoch; a second Ctrl-C stops them at once.
+the process group, each collective. A worker that fails or hangs makes the
+others stop, a stopped (SIGSTOP) worker included, and no worker outlives a
+killed launcher. Ctrl-C asks the workers to stop together after their current
+step, worker 0 saving the last whole epoch; a second Ctrl-C stops them at once.
 """
 
 from __future__ import annotations
 
-import ctypes
 import dataclasses
 import logging
 import math
 import multiprocessing
 import os
 import re
+import select
 import signal
 import socket
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,11 +31,11 @@ from typing import Any
 from ..data import DATASETS, canonical_name, find
 from ..history import DivergenceError
 from ..io import load_checkpoint
-from .collective import torch_distributed
+from .collective import first_line, torch_distributed
 from .parallel import check_batch_size
 from .worker import Job, Report, WorkerError, check_writable, run
 
-SHUTDOWN_SECONDS = 2        # a stopped worker that has not ended this long after SIGTERM is killed
+SHUTDOWN_SECONDS = 2        # workers not ended this long after the launcher's SIGTERM are killed
 
 
 class Interrupted(WorkerError):
@@ -49,7 +50,8 @@ class _Raised:
 
 def _launched(job: Job) -> Report | _Raised | None:
     """What each process that ``launch`` starts runs."""
-    _die_with_parent()
+    _end_with_the_launcher(job.launcher)
+    _no_cross_process_lock()
     local_rank = int(os.environ.get("LOCAL_RANK", 0))
     job.pids[local_rank] = os.getpid()
     try:
@@ -61,22 +63,53 @@ def _launched(job: Job) -> Report | _Raised | None:
         raise
 
 
+def _no_cross_process_lock() -> None:
+    """tqdm's progress bars take a lock shared across processes: a named semaphore, which a
+    worker killed by the launcher would leave behind (and Python warn about at exit). One
+    worker draws the bar, so a lock of its own threads does."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return
+    tqdm.set_lock(threading.RLock())
+
+
 def _print_flushed(*args: Any, **kwargs: Any) -> None:
     print(*args, **kwargs, flush=True)
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to kill this worker when its parent goes (the launcher was killed, and the
-    process that forked the workers went with it): no worker outlives its run."""
-    if not sys.platform.startswith("linux"):
+def _end_with_the_launcher(launcher: int | None) -> None:
+    """End this worker as soon as the launcher process is gone (killed, say): no worker may
+    outlive its run, and go on writing its checkpoints.
+
+    The launcher is not the worker's parent (the forkserver is, and lives on as
+    long as its children do), so a daemon thread waits on the launcher's pidfd,
+    which becomes readable when it ends (Linux); elsewhere it checks every second.
+    """
+    if launcher is None:
         return
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)          # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return
-    if os.getppid() == 1:                      # the parent went before the request was made
+
+    def watch() -> None:
+        try:
+            fd = os.pidfd_open(launcher)
+        except (AttributeError, OSError):
+            while _alive(launcher):
+                time.sleep(1)
+        else:
+            select.select([fd], [], [])
         os._exit(1)
+
+    threading.Thread(target=watch, name="handgrad-launcher-watch", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def launch(job: Job, workers: int, *, nnodes: int = 1, rdzv_endpoint: str | None = None,
@@ -128,9 +161,12 @@ def launch(job: Job, workers: int, *, nnodes: int = 1, rdzv_endpoint: str | None
     start_method = _start_method(job.recipe.get("backend", "numpy"))
     shared = multiprocessing.get_context(start_method)
     stop = shared.RawValue("b", 0)                  # set by Ctrl-C here
-    job = dataclasses.replace(job, stop=stop, pids=shared.RawArray("i", workers))
+    job = dataclasses.replace(job, stop=stop, pids=shared.RawArray("i", workers),
+                              launcher=os.getpid())
+    rdzv: dict[str, Any]
     if nnodes == 1:             # one machine: the launcher holds the store, the workers meet there
-        rdzv = dict(rdzv_backend="static", rdzv_endpoint=f"127.0.0.1:{_free_port()}",
+        rdzv = dict(rdzv_backend="static",
+                    rdzv_endpoint=rdzv_endpoint or f"127.0.0.1:{_free_port()}",
                     rdzv_configs={"rank": 0, "timeout": seconds}, run_id=uuid.uuid4().hex)
     else:                       # several: they meet at the endpoint, whoever comes first
         rdzv = dict(rdzv_backend="c10d", rdzv_endpoint=rdzv_endpoint, run_id="handgrad",
@@ -153,15 +189,18 @@ def launch(job: Job, workers: int, *, nnodes: int = 1, rdzv_endpoint: str | None
             raise Interrupted("stopped at once by a second Ctrl-C: the workers were stopped."
                               + _left_to_resume(job)) from None
         except RendezvousTimeoutError:
-            raise WorkerError(f"waited {job.timeout:g} s at {where} for the other "
-                              f"{nnodes - 1} machine(s) of --nnodes {nnodes}; they did not "
-                              "come (is the same command running on each?)") from None
+            others = "the other machine" if nnodes == 2 else f"the other {nnodes - 1} machines"
+            raise WorkerError(f"waited {job.timeout:g} s at {where} for {others} of --nnodes "
+                              f"{nnodes}; they did not come (is the same command running on "
+                              "each?)") from None
         except RendezvousConnectionError:
             raise WorkerError(f"could not reach the meeting point {where} within "
                               f"{job.timeout:g} s: check --rdzv-endpoint (host:port of one "
                               "of the machines, reachable from all)") from None
         except RendezvousError as e:
             raise WorkerError(f"the machines could not meet at {where}: {e}") from None
+        except RuntimeError as e:            # the launcher's store could not start, say
+            raise WorkerError(f"the workers could not be started: {first_line(e)}") from None
     result = results.get(0)
     if isinstance(result, _Raised):
         raise result.error

@@ -51,6 +51,7 @@ class Job:
     device: str = "cpu"                # "cuda": one GPU per worker, NCCL (torch backend)
     stop: Any = None                   # a shared byte the launcher sets on Ctrl-C (or None)
     pids: Any = None                   # shared: this machine's workers' process ids (or None)
+    launcher: int | None = None        # the launcher's process id, which the workers outlive not
 
     @property
     def checkpoint(self) -> str | None:
