@@ -8,11 +8,13 @@ measure of how long a run takes). Then each chaos run starts the same command
 line and, at a moment drawn from a seeded generator, sends SIGKILL: to the
 process itself for single-process runs, and to the launcher or to one of the
 workers for multi-worker runs (the NumPy backend and the PyTorch twin under DDP
-alternate). One kill in five falls in the start-up (uniform over the
-reference's time to its first epoch), the others in the training (uniform
-over the reference's time from its first epoch line to its end, counted from
-the chaos run's own first epoch line), so checkpoint writes and the end of a
-run are hit too. Then:
+alternate). A fifth of the kills fall in the start-up (uniform over the
+reference's time to its first epoch line), three fifths in the training
+(uniform over the reference's time from its first epoch line to its last,
+counted from the chaos run's own first epoch line: checkpoint writes included)
+and a fifth in the end (after the last epoch line: the last checkpoint, the
+history, leaving). A run that ended before its kill does not count: another
+is drawn. Then:
 
 1. every process of the run must be gone within 30 s (workers do not outlive a
    killed launcher);
@@ -42,7 +44,7 @@ import numpy as np
 EPOCHS = 40
 COMMON = ["--dataset", "blobs", "--layers", "4,256,256,3", "--batch-size", "30", "--lr", "0.05",
           "--momentum", "0.9", "--norm", "batch", "--no-plots"]
-STARTUP_SHARE = 0.2                            # of the kills, the share aimed at the start-up
+SHARES = (0.2, 0.6, 0.2)                       # of the kills: start-up, training, the end
 SETUPS = {                                     # the PyTorch twin's dropout is torch's own draw
     "single": ["--dropout", "0.2"],
     "numpy x2": ["--dropout", "0.2", "--workers", "2"],
@@ -89,10 +91,10 @@ def start(setup, out, *extra):
                             start_new_session=True)
 
 
-def first_epoch(p):
-    """Read ``p``'s output up to its first epoch line; False when it ended without one."""
+def epoch_line(p, n):
+    """Read ``p``'s output up to its epoch ``n`` line; False when it ended without one."""
     for line in p.stdout:
-        if line.startswith("epoch "):
+        if line.startswith(f"epoch {n:>3}/"):
             return True
     return False
 
@@ -102,20 +104,27 @@ class Reference:
     """The uninterrupted run: its weights and losses, and how long its phases took."""
     result: tuple
     startup: float                     # seconds to the first epoch line
-    training: float                    # seconds from it to the end
+    training: float                    # seconds from it to the last epoch line
+    end: float                         # seconds from the last epoch line to the exit
+
+    @property
+    def seconds(self):
+        return self.startup + self.training + self.end
 
 
 def reference(setup, folder):
     out = Path(folder) / f"reference-{setup.replace(' ', '')}"
     t0 = time.monotonic()
     p = start(setup, out)
-    if not first_epoch(p):
+    if not epoch_line(p, 1):
         raise RuntimeError(f"the reference run of {setup} trained no epoch")
     t1 = time.monotonic()
+    epoch_line(p, EPOCHS)
+    t2 = time.monotonic()
     text, _ = p.communicate()
     if p.returncode != 0:
         raise RuntimeError(f"the reference run of {setup} failed:\n{text[-2000:]}")
-    return Reference(final_state(out), t1 - t0, time.monotonic() - t1)
+    return Reference(final_state(out), t1 - t0, t2 - t1, time.monotonic() - t2)
 
 
 def session_processes(sid):
@@ -157,10 +166,14 @@ def chaos_run(setup, folder, u, pick, ref):
     out = Path(folder) / f"chaos-{time.monotonic_ns()}"
     t0 = time.monotonic()
     p = start(setup, out)
-    if u < STARTUP_SHARE:                                  # in the start-up
-        time.sleep(u / STARTUP_SHARE * ref.startup)
-    elif first_epoch(p):                                   # in the training, or at its end
-        time.sleep((u - STARTUP_SHARE) / (1 - STARTUP_SHARE) * ref.training)
+    startup, training, _ = SHARES
+    if u < startup:                                        # in the start-up
+        time.sleep(u / startup * ref.startup)
+    elif u < startup + training:                           # in the training
+        if epoch_line(p, 1):
+            time.sleep((u - startup) / training * ref.training)
+    elif epoch_line(p, EPOCHS):                            # at the end
+        time.sleep((u - startup - training) / (1 - startup - training) * ref.end)
     outcome = Outcome(setup, time.monotonic() - t0,
                       "process" if "x2" not in setup else "launcher")
     if p.poll() is not None:
@@ -213,7 +226,8 @@ def chaos_run(setup, folder, u, pick, ref):
 
 
 def chaos(single, multi, seed, log=print):
-    """Run the chaos; returns the Outcomes."""
+    """Kill ``single`` single-process and ``multi`` multi-worker runs (runs that end before
+    their kill are drawn again, up to as many more); returns every Outcome."""
     rng = random.Random(seed)
     folder = tempfile.mkdtemp(prefix="handgrad-chaos-")
     plan = ["single"] * single + [("numpy x2", "torch x2")[i % 2] for i in range(multi)]
@@ -221,21 +235,27 @@ def chaos(single, multi, seed, log=print):
     try:
         for setup in dict.fromkeys(plan):
             refs[setup] = reference(setup, folder)
-            log(f"reference {setup}: {refs[setup].startup:.1f} s to the first epoch, "
-                f"{refs[setup].training:.1f} s of training")
+            log(f"reference {setup}: {refs[setup].startup:.1f} s to the first epoch line, "
+                f"{refs[setup].training:.1f} s to the last, {refs[setup].end:.1f} s to the end")
         for setup in plan:
-            o = chaos_run(setup, folder, rng.random(), rng.random(), refs[setup])
-            outcomes.append(o)
-            saved = "no checkpoint" if o.epochs_saved is None else f"epoch {o.epochs_saved} saved"
-            total = refs[setup].startup + refs[setup].training
-            log(f"{o.setup:9s} kill at {o.at:5.2f} s of {total:5.2f}: "
-                f"{o.target:18s} {saved:16s} {o.resumed:11s} "
-                f"{'identical' if o.identical else 'DIFFERENT'}"
-                + (f"  lingered: {o.lingered}" if o.lingered else "")
-                + (f"  ({o.note})" if o.note else ""))
+            for _ in range(2):
+                o = chaos_run(setup, folder, rng.random(), rng.random(), refs[setup])
+                outcomes.append(o)
+                _log(o, refs[setup], log)
+                if not o.ended_first:
+                    break
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return outcomes
+
+
+def _log(o, ref, log):
+    saved = "no checkpoint" if o.epochs_saved is None else f"epoch {o.epochs_saved} saved"
+    log(f"{o.setup:9s} kill at {o.at:5.2f} s of {ref.seconds:5.2f}: "
+                f"{o.target:18s} {saved:16s} {o.resumed:11s} "
+                f"{'identical' if o.identical else 'DIFFERENT'}"
+                + (f"  lingered: {o.lingered}" if o.lingered else "")
+        + (f"  ({o.note})" if o.note else ""))
 
 
 def main():
@@ -247,8 +267,11 @@ def main():
     start = time.monotonic()
     outcomes = chaos(args.single, args.multi, args.seed)
     good = [o for o in outcomes if o.identical and o.loads and not o.lingered and not o.note]
-    print(f"\n{len(outcomes)} runs killed ({args.single} single-process, {args.multi} "
-          f"multi-worker): {len(good)} resumed to the uninterrupted weights bit for bit; "
+    killed = [o for o in outcomes if not o.ended_first]
+    print(f"\n{len(killed)} runs killed ({sum(o.setup == 'single' for o in killed)} "
+          f"single-process, {sum(o.setup != 'single' for o in killed)} multi-worker; "
+          f"{len(outcomes) - len(killed)} more ended before their kill): "
+          f"{sum(o in good for o in killed)} resumed to the uninterrupted weights bit for bit; "
           f"checkpoints that did not load: {sum(not o.loads for o in outcomes)}; "
           f"runs with processes left behind: {sum(bool(o.lingered) for o in outcomes)}; "
           f"{time.monotonic() - start:.0f} s")
