@@ -41,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-EPOCHS = 40
+EPOCHS = {"single": 40, "numpy x2": 120, "torch x2": 120}   # a few seconds of training each
 COMMON = ["--dataset", "blobs", "--layers", "4,256,256,3", "--batch-size", "30", "--lr", "0.05",
           "--momentum", "0.9", "--norm", "batch", "--no-plots"]
 SHARES = (0.2, 0.6, 0.2)                       # of the kills: start-up, training, the end
@@ -53,7 +53,7 @@ SETUPS = {                                     # the PyTorch twin's dropout is t
 LINGER = 30.0                                  # seconds a killed run's processes may take to go
 
 
-def command(setup, out, epochs=EPOCHS, *extra):
+def command(setup, out, epochs, *extra):
     return [sys.executable, "-m", "handgrad", "train", *COMMON, *SETUPS[setup],
             "--epochs", str(epochs), "--out", str(out), *extra]
 
@@ -84,9 +84,9 @@ def identical(a, b):
             all(sa[k].dtype == sb[k].dtype and np.array_equal(sa[k], sb[k]) for k in sa))
 
 
-def start(setup, out, *extra):
+def start(setup, out, epochs, *extra):
     """A run in its own session, its output read line by line."""
-    return subprocess.Popen(command(setup, out, EPOCHS, *extra), stdout=subprocess.PIPE,
+    return subprocess.Popen(command(setup, out, epochs, *extra), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, env=environment(),
                             start_new_session=True)
 
@@ -102,6 +102,7 @@ def epoch_line(p, n):
 @dataclass
 class Reference:
     """The uninterrupted run: its weights and losses, and how long its phases took."""
+    epochs: int
     result: tuple
     startup: float                     # seconds to the first epoch line
     training: float                    # seconds from it to the last epoch line
@@ -112,19 +113,19 @@ class Reference:
         return self.startup + self.training + self.end
 
 
-def reference(setup, folder):
+def reference(setup, folder, epochs):
     out = Path(folder) / f"reference-{setup.replace(' ', '')}"
     t0 = time.monotonic()
-    p = start(setup, out)
+    p = start(setup, out, epochs)
     if not epoch_line(p, 1):
         raise RuntimeError(f"the reference run of {setup} trained no epoch")
     t1 = time.monotonic()
-    epoch_line(p, EPOCHS)
+    epoch_line(p, epochs)
     t2 = time.monotonic()
     text, _ = p.communicate()
     if p.returncode != 0:
         raise RuntimeError(f"the reference run of {setup} failed:\n{text[-2000:]}")
-    return Reference(final_state(out), t1 - t0, t2 - t1, time.monotonic() - t2)
+    return Reference(epochs, final_state(out), t1 - t0, t2 - t1, time.monotonic() - t2)
 
 
 def session_processes(sid):
@@ -165,14 +166,14 @@ def chaos_run(setup, folder, u, pick, ref):
     from handgrad.io import load_checkpoint
     out = Path(folder) / f"chaos-{time.monotonic_ns()}"
     t0 = time.monotonic()
-    p = start(setup, out)
+    p = start(setup, out, ref.epochs)
     startup, training, _ = SHARES
     if u < startup:                                        # in the start-up
         time.sleep(u / startup * ref.startup)
     elif u < startup + training:                           # in the training
         if epoch_line(p, 1):
             time.sleep((u - startup) / training * ref.training)
-    elif epoch_line(p, EPOCHS):                            # at the end
+    elif epoch_line(p, ref.epochs):                        # at the end
         time.sleep((u - startup - training) / (1 - startup - training) * ref.end)
     outcome = Outcome(setup, time.monotonic() - t0,
                       "process" if "x2" not in setup else "launcher")
@@ -206,17 +207,17 @@ def chaos_run(setup, folder, u, pick, ref):
         except (ValueError, OSError) as e:
             outcome.loads, outcome.note = False, f"the checkpoint does not load: {e}"
             return outcome
-    if outcome.epochs_saved == EPOCHS:
+    if outcome.epochs_saved == ref.epochs:
         outcome.resumed = "none needed"
     elif outcome.epochs_saved:
         outcome.resumed = "resume"
-        code, text = run(command(setup, out, EPOCHS, "--resume"))
+        code, text = run(command(setup, out, ref.epochs, "--resume"))
         if code != 0:
             outcome.note = f"--resume failed: {text.strip().splitlines()[-1]}"
             return outcome
     else:
         outcome.resumed = "fresh"
-        code, text = run(command(setup, out, EPOCHS, "--overwrite"))
+        code, text = run(command(setup, out, ref.epochs, "--overwrite"))
         if code != 0:
             outcome.note = f"a fresh start failed: {text.strip().splitlines()[-1]}"
             return outcome
@@ -225,16 +226,17 @@ def chaos_run(setup, folder, u, pick, ref):
     return outcome
 
 
-def chaos(single, multi, seed, log=print):
+def chaos(single, multi, seed, log=print, epochs=None):
     """Kill ``single`` single-process and ``multi`` multi-worker runs (runs that end before
-    their kill are drawn again, up to as many more); returns every Outcome."""
+    their kill are drawn again, once); returns every Outcome. ``epochs`` overrides EPOCHS."""
+    epochs = {**EPOCHS, **(epochs or {})}
     rng = random.Random(seed)
     folder = tempfile.mkdtemp(prefix="handgrad-chaos-")
     plan = ["single"] * single + [("numpy x2", "torch x2")[i % 2] for i in range(multi)]
     refs, outcomes = {}, []
     try:
         for setup in dict.fromkeys(plan):
-            refs[setup] = reference(setup, folder)
+            refs[setup] = reference(setup, folder, epochs[setup])
             log(f"reference {setup}: {refs[setup].startup:.1f} s to the first epoch line, "
                 f"{refs[setup].training:.1f} s to the last, {refs[setup].end:.1f} s to the end")
         for setup in plan:

@@ -36,6 +36,7 @@ def test_killed_single_process_runs_resume_to_the_same_weights_bit_for_bit():
                            "pip install 'handgrad[torch]'")
 def test_killed_multi_worker_runs_resume_to_the_same_weights_bit_for_bit():
     """One NumPy and one DDP run, each killed (the launcher or a worker) at a seeded moment."""
-    outcomes = chaos.chaos(single=0, multi=2, seed=5, log=lambda *a: None)
+    outcomes = chaos.chaos(single=0, multi=2, seed=5, log=lambda *a: None,
+                           epochs={"numpy x2": 40, "torch x2": 40})
     assert [o.setup for o in outcomes] == ["numpy x2", "torch x2"]
     _assert_all_whole(outcomes)
