@@ -226,13 +226,14 @@ def chaos_run(setup, folder, u, pick, ref):
     return outcome
 
 
-def chaos(single, multi, seed, log=print, epochs=None):
+def chaos(single, multi, seed, log=print, epochs=None, backends=("numpy", "torch")):
     """Kill ``single`` single-process and ``multi`` multi-worker runs (runs that end before
-    their kill are drawn again, once); returns every Outcome. ``epochs`` overrides EPOCHS."""
+    their kill are drawn again, once); returns every Outcome. ``epochs`` overrides EPOCHS;
+    the multi-worker runs take turns among ``backends``."""
     epochs = {**EPOCHS, **(epochs or {})}
     rng = random.Random(seed)
     folder = tempfile.mkdtemp(prefix="handgrad-chaos-")
-    plan = ["single"] * single + [("numpy x2", "torch x2")[i % 2] for i in range(multi)]
+    plan = ["single"] * single + [f"{backends[i % len(backends)]} x2" for i in range(multi)]
     refs, outcomes = {}, []
     try:
         for setup in dict.fromkeys(plan):

@@ -34,9 +34,10 @@ def test_killed_single_process_runs_resume_to_the_same_weights_bit_for_bit():
 @pytest.mark.skipif(find_spec("torch") is None,
                     reason="data-parallel training runs on torch.distributed: "
                            "pip install 'handgrad[torch]'")
-def test_killed_multi_worker_runs_resume_to_the_same_weights_bit_for_bit():
-    """One NumPy and one DDP run, each killed (the launcher or a worker) at a seeded moment."""
-    outcomes = chaos.chaos(single=0, multi=2, seed=5, log=lambda *a: None,
-                           epochs={"numpy x2": 40, "torch x2": 40})
-    assert [o.setup for o in outcomes] == ["numpy x2", "torch x2"]
+def test_a_killed_multi_worker_run_resumes_to_the_same_weights_bit_for_bit():
+    """A run of the DDP twin, killed (the launcher or a worker) at a seeded moment. (The NumPy
+    backend's workers resume exactly after Ctrl-C in tests/test_distributed_faults.py.)"""
+    outcomes = chaos.chaos(single=0, multi=1, seed=5, log=lambda *a: None,
+                           epochs={"torch x2": 40}, backends=("torch",))
+    assert {o.setup for o in outcomes} == {"torch x2"}
     _assert_all_whole(outcomes)

@@ -213,14 +213,15 @@ def test_ctrl_c_with_workers_saves_exits_130_and_resumes_exactly(backend, whom, 
 
 @pytest.mark.slow
 def test_short_runs_in_a_row_all_end(tmp_path):
-    """The NumPy backend and the DDP twin, alternating, from one launcher process (whose
-    workers' forkserver starts once). ``python benchmarks/soak.py`` runs 50 from the command
-    line. The alarm cuts a hung launch short instead of hanging the suite."""
+    """The NumPy backend and the DDP twin, one after the other from one launcher process.
+    ``python benchmarks/soak.py`` runs 50 from the command line; the deadlock that once hung
+    one run in a few dozen has its own test in tests/test_distributed.py. The alarm cuts a
+    hung launch short instead of hanging the suite."""
     soak = importlib.util.spec_from_file_location(
         "soak", Path(__file__).resolve().parents[1] / "benchmarks" / "soak.py")
     module = importlib.util.module_from_spec(soak)
     soak.loader.exec_module(module)
-    for i, backend in enumerate(["numpy", "torch", "numpy", "torch"]):
+    for i, backend in enumerate(["numpy", "torch"]):
         status, seconds, last = module.one_launch(str(tmp_path / f"run{i}"), backend, 1,
                                                   limit=120, dataset="blobs")
         assert status == "ok", f"run {i} ({backend}): {status} after {seconds:.0f} s: {last}"
