@@ -48,11 +48,11 @@ MAX_NEURONS = 8
 MAX_RACE_EPOCHS = 1000
 MAX_RACERS = 4
 SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 500)   # steps (mini-batches) per frame
-DEFAULT_SPEED = 10
+DEFAULT_SPEED = 5
 FPS = 30                                         # frames per second at most, in both engines
 
 DEFAULTS = {
-    "dataset": "xor", "classes": 3, "noise": 0.2, "points": 400, "train": 0.5,
+    "dataset": "xor", "classes": 3, "noise": 0.5, "points": 400, "train": 0.5,
     "features": ["x", "y"], "hidden": [4, 2], "activation": "tanh", "lr": 0.03,
     "batch_size": 10, "optimizer": "sgd", "weight_decay": 0.0, "l1": 0.0, "dropout": 0.0,
     "norm": "none", "loss": "cross_entropy", "seed": 0,

@@ -44,14 +44,15 @@ class RaceSession:
         first = build_model(s, d, K, "classification")
         start = first.state_dict()
         self.layer_sizes = first.layer_sizes
-        self.racers = []
-        for name in s["optimizers"]:
+        self.racers, self.pending = [], []
+        for i, name in enumerate(s["optimizers"]):
             model = build_model(s, d, K, "classification")
             model.load_state_dict(start)                                    # the same start
             optimizer = make_optimizer(name, s[f"lr_{name}"])
-            self.racers.append((name, Trainer(model, optimizer, self.X_train, self.t_train,
-                                              s["batch_size"])))
-        self.pending = [self.curve_point()]
+            trainer = Trainer(model, optimizer, self.X_train, self.t_train, s["batch_size"],
+                              on_epoch=lambda i=i: self.pending[i].append(self.curve_point(i)))
+            self.racers.append((name, trainer))
+            self.pending.append([self.curve_point(i)])
 
     @property
     def trainers(self):
@@ -73,30 +74,25 @@ class RaceSession:
 
     def advance(self, steps, seconds=FRAME_SECONDS):
         """``steps`` mini-batches for every racer still running (time shared between them)."""
-        epochs = [len(t.history) for t in self.trainers]
-        left = [t for t in self.trainers
+        left = [(i, t) for i, t in enumerate(self.trainers)
                 if not t.diverged and len(t.history) < self.setup["epochs"]]
         done = 0
-        for t in left:
+        for i, t in left:
             # never past the last epoch: stop where it ends
             to_end = (self.setup["epochs"] - len(t.history)) * t.steps_per_epoch - \
                 math.ceil(t.cursor / t.batch_size)
+            kept = len(self.pending[i])
             done = max(done, t.run(min(steps, to_end), seconds / max(1, len(left))))
-        if any(len(t.history) > e for t, e in zip(self.trainers, epochs)):
-            self.pending.append(self.curve_point())
+            if t.diverged:                   # its epochs were undone: so are their points
+                del self.pending[i][kept:]
         return done
 
-    def curve_point(self):
-        """[epoch, then (train loss, test loss, test accuracy) of each racer]."""
-        point = [round(self.epoch, 4)]
-        for t in self.trainers:
-            if t.diverged:
-                point += [None, None, None]          # its line ends where it diverged
-                continue
-            train_loss, _ = evaluate(t.model, self.X_train, self.t_train)
-            test_loss, test_acc = evaluate(t.model, self.X_test, self.t_test)
-            point += [train_loss, test_loss, test_acc]
-        return point
+    def curve_point(self, i):
+        """[epoch, train loss, test loss, test accuracy] of racer i, in evaluation mode."""
+        t = self.trainers[i]
+        train_loss, _ = evaluate(t.model, self.X_train, self.t_train)
+        test_loss, test_acc = evaluate(t.model, self.X_test, self.t_test)
+        return [round(t.epoch, 4), train_loss, test_loss, test_acc]
 
     def ready(self):
         s = self.setup
@@ -109,15 +105,16 @@ class RaceSession:
                 "test": as_list(self.U_test, self.t_test)}
 
     def frame(self):
-        points, self.pending = self.pending, []
-        now = self.curve_point()
+        """Each racer's boundary, its losses now and its curve points not yet sent."""
         racers = []
         for i, (name, t) in enumerate(self.racers):
+            now = self.curve_point(i)
             with np.errstate(all="ignore"):
                 picture = pack01(t.model.predict_proba(self.X_grid))       # (G², K)
-            racers.append({"name": name, "epoch": round(t.epoch, 4), "step": t.steps,
-                           "train_loss": now[1 + 3 * i], "test_loss": now[2 + 3 * i],
-                           "test_accuracy": now[3 + 3 * i], "picture": picture,
-                           "diverged": t.diverged})
-        return {"type": "frame", "epoch": round(self.epoch, 4), "step": max(t.steps for t in self.trainers),
-                "now": now, "curve": points, "racers": racers, "finished": self.finished}
+            racers.append({"name": name, "epoch": now[0], "step": t.steps, "now": now,
+                           "train_loss": now[1], "test_loss": now[2], "test_accuracy": now[3],
+                           "curve": self.pending[i], "picture": picture, "diverged": t.diverged})
+            self.pending[i] = []
+        return {"type": "frame", "epoch": round(self.epoch, 4),
+                "step": max(t.steps for t in self.trainers), "racers": racers,
+                "finished": self.finished}

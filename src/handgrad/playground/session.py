@@ -83,9 +83,13 @@ class Session:
         self.model = build_model(setup, self.X_train.shape[1], n_out, task)
         self.optimizer = make_optimizer(setup["optimizer"], setup["lr"],
                                         weight_decay=setup["weight_decay"])
+        self.pending = []                        # loss points not yet sent
         self.trainer = Trainer(self.model, self.optimizer, self.X_train, self.t_train,
-                               setup["batch_size"])
-        self.pending = [self.curve_point()]      # loss points not yet sent
+                               setup["batch_size"], on_epoch=self._epoch_done)
+        self.pending.append(self.curve_point())
+
+    def _epoch_done(self):
+        self.pending.append(self.curve_point())
 
     @property
     def diverged(self):
@@ -100,10 +104,10 @@ class Session:
 
     def advance(self, steps, seconds=FRAME_SECONDS):
         """Up to ``steps`` mini-batches (for at most about ``seconds``); returns the steps done."""
-        epochs = len(self.history)
+        kept = len(self.pending)
         done = self.trainer.run(steps, seconds)
-        for _ in range(epochs, len(self.history)):   # a curve point for each finished epoch
-            self.pending.append(self.curve_point())
+        if self.trainer.diverged:                    # its epochs were undone: so are their points
+            del self.pending[kept:]
         return done
 
     def set_weight(self, layer, row, col, value):

@@ -31,8 +31,9 @@ class Exploded(FloatingPointError):
 class Trainer:
     """A model, its optimizer and its training data, stepped one mini-batch at a time."""
 
-    def __init__(self, model, optimizer, X, y, batch_size):
+    def __init__(self, model, optimizer, X, y, batch_size, on_epoch=None):
         self.model, self.optimizer = model, optimizer
+        self.on_epoch = on_epoch                                # called as each epoch ends
         self.X, self.y = X, y                                   # (n, d), (n,) or (n, 1)
         self.n = len(X)
         self.batch_size = min(int(batch_size), self.n)
@@ -75,6 +76,8 @@ class Trainer:
                                  "lr": self.optimizer.lr})
             self.lowest = min(self.lowest, mean)
             self.cursor = 0
+            if self.on_epoch is not None:
+                self.on_epoch()
         return loss
 
     def _exploded(self, loss):

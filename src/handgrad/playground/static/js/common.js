@@ -126,7 +126,7 @@ HG.tickStep = function (max, count) {
 };
 
 /* The top of a loss chart's scale: robust to spikes. Each series' first value (where
- * training started) and the 95th percentile of everything, whichever is larger; a spike
+ * training started) and the 80th percentile of everything, whichever is larger; a spike
  * above it is drawn clipped, with a mark, and the largest value is written in the corner. */
 HG.robustMax = function (series) {
   var all = [], firsts = [];
@@ -141,8 +141,8 @@ HG.robustMax = function (series) {
   });
   if (!all.length) return {top: 1, max: 1};
   all.sort(function (a, b) { return a - b; });
-  var q95 = all[Math.min(all.length - 1, Math.floor(0.95 * all.length))];
-  var top = Math.max(q95, Math.max.apply(null, firsts.concat([0]))) * 1.1;
+  var q80 = all[Math.floor(0.8 * (all.length - 1))];
+  var top = Math.max(q80, Math.max.apply(null, firsts.concat([0]))) * 1.1;
   return {top: top > 0 ? top : 1, max: all[all.length - 1]};
 };
 
@@ -157,7 +157,7 @@ HG.lineChart = function (canvas, series, opts) {
   });
   if (xmax <= 0) xmax = 1;
   var scale = HG.robustMax(series), ymax = scale.top;
-  var left = 40, right = 8, top = 8, bottom = 26;
+  var left = 40, right = 14, top = 8, bottom = 30;
   var X = function (x) { return left + x / xmax * (W - left - right); };
   var Y = function (y) { return H - bottom - Math.min(y, ymax) / ymax * (H - bottom - top); };
   ctx.font = "10px sans-serif";
@@ -177,7 +177,7 @@ HG.lineChart = function (canvas, series, opts) {
   ctx.strokeStyle = "#999";
   ctx.beginPath(); ctx.moveTo(left, top); ctx.lineTo(left, H - bottom); ctx.lineTo(W - right, H - bottom); ctx.stroke();
   ctx.fillStyle = "#666";
-  ctx.textAlign = "right"; ctx.fillText(opts.xlabel || "epoch", W - right, H - 3);
+  ctx.textAlign = "center"; ctx.fillText(opts.xlabel || "epoch", left + (W - left - right) / 2, H - 3);
   ctx.save(); ctx.translate(9, top + (H - bottom - top) / 2); ctx.rotate(-Math.PI / 2);
   ctx.textAlign = "center"; ctx.fillText(opts.ylabel || "loss", 0, 0); ctx.restore();
   // the curves; a value above the scale is drawn at its top with a mark
@@ -217,28 +217,35 @@ HG.short = function (v) {
   return Math.abs(v) >= 1e4 ? v.toExponential(1) : String(Number(v.toPrecision(3)));
 };
 
-/* How a run is going, read from its curve [[epoch, train loss, ...], ...] the same way in
- * both engines: "diverging" when the training loss has stayed above where it started,
- * "stuck" when it has not fallen for a while and the task is not solved. */
-HG.health = function (curve, accuracyIndex) {
+/* How a run is going, read from its curve [[epoch, train loss, ..., accuracy], ...] the same
+ * way in both engines: "diverging" when the training loss stays above where it started (or
+ * hovers there with the accuracy at chance), "stuck" when it has not fallen for a while, or
+ * the accuracy stays at chance, and the task is not solved. */
+HG.health = function (curve, accuracyIndex, classes) {
   var pts = curve.filter(function (p) { return p[1] !== null && isFinite(p[1]); });
   if (pts.length < 6) return null;
-  var first = pts[0][1], last = pts.slice(-5);
-  if (last.every(function (p) { return p[1] > 1.2 * first; })) {
-    return {word: "diverging", text: "diverging: the training loss (" + HG.short(last[4][1]) +
+  var n = pts.length, first = pts[0][1], last = pts.slice(-5), now = pts[n - 1];
+  var recentMean = last.reduce(function (a, p) { return a + p[1]; }, 0) / last.length;
+  var acc = accuracyIndex === undefined ? null : now[accuracyIndex];
+  var chance = classes ? 1 / classes : null;
+  var atChance = acc !== null && acc !== undefined && chance !== null && acc <= chance + 0.1;
+  var accText = acc !== null && acc !== undefined ? ", accuracy " + HG.fmt(100 * acc, 1) + " %" +
+    (atChance ? " where guessing gives " + HG.fmt(100 * chance, 0) + " %" : "") : "";
+  if (last.every(function (p) { return p[1] > 1.2 * first; }) || (n >= 10 && atChance && recentMean > first)) {
+    return {word: "diverging", text: "diverging: the training loss (" + HG.short(now[1]) + accText +
       ") stays above where it started (" + HG.short(first) + "): the steps overshoot; lower the learning rate"};
   }
-  var n = pts.length;
+  if (n >= 20 && atChance) {
+    return {word: "stuck", text: "stuck: after " + Math.round(now[0]) + " epochs the network does no better than guessing (" +
+      HG.short(now[1]) + accText + "); try another learning rate, more neurons or another activation"};
+  }
   if (n < 30) return null;
   var w = Math.max(20, Math.floor(0.3 * n)), before = Infinity, recent = Infinity;
   pts.forEach(function (p, i) { if (i < n - w) before = Math.min(before, p[1]); else recent = Math.min(recent, p[1]); });
-  var acc = accuracyIndex === undefined ? null : pts[n - 1][accuracyIndex];
-  var solved = acc !== null && acc !== undefined ? acc >= 0.97 : pts[n - 1][1] < 0.01 * first;
+  var solved = acc !== null && acc !== undefined ? acc >= 0.97 : now[1] < 0.01 * first;
   if (recent > 0.995 * before && !solved) {
-    var epochs = Math.round(pts[n - 1][0] - pts[n - w][0]);
-    return {word: "stuck", text: "stuck: the training loss has not fallen in " + epochs + " epochs (" +
-      HG.short(pts[n - 1][1]) + (acc !== null && acc !== undefined ? ", accuracy " + HG.fmt(100 * acc, 1) + " %" : "") +
-      "); try another learning rate, more neurons or another activation"};
+    return {word: "stuck", text: "stuck: the training loss has not fallen in " + Math.round(now[0] - pts[n - w][0]) +
+      " epochs (" + HG.short(now[1]) + accText + "); try another learning rate, more neurons or another activation"};
   }
   return null;
 };

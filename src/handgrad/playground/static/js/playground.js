@@ -102,7 +102,7 @@
     HG.hideBanner();
     HG.markBad($("view-playground"), null);
     st.ready = m;
-    st.setup = m.setup;
+    st.setup = JSON.parse(JSON.stringify(m.setup));           // ours to change; ready keeps what was built
     st.curve = [];
     st.diverged = null;
     syncControls();
@@ -138,7 +138,7 @@
     }
     state.textContent = st.playing ? "training" : "paused";
     state.className = "pill" + (st.playing ? " on" : "");
-    if (st.ready) h = HG.health(st.curve, st.ready.task === "classification" ? 3 : undefined);
+    if (st.ready) h = HG.health(st.curve, st.ready.task === "classification" ? 3 : undefined, st.ready.classes);
     if (h) { state.textContent = h.word; state.className = "pill warn"; }
     health.textContent = h ? h.text : st.note;
   }
@@ -157,9 +157,9 @@
     drawOutput();
     var pts = st.curve.concat(st.now ? [st.now] : []);
     var xs = pts.map(function (p) { return p[0]; });
-    HG.lineChart($("pg-curve"), [
-      {values: pts.map(function (p) { return p[1]; }), xs: xs, color: HG.TRAIN_COLOR, width: 1.5, dash: [5, 3]},
+    HG.lineChart($("pg-curve"), [                      // training drawn last: dashed, on top
       {values: pts.map(function (p) { return p[2]; }), xs: xs, color: HG.TEST_COLOR, width: 2},
+      {values: pts.map(function (p) { return p[1]; }), xs: xs, color: HG.TRAIN_COLOR, width: 1.5, dash: [5, 3]},
     ], {xlabel: "epoch", ylabel: "loss"});
     drawNeurons(f);
   }

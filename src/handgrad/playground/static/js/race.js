@@ -8,7 +8,7 @@
   var VIEW = "race";
   var KEYS = ["dataset", "classes", "noise", "hidden", "activation", "batch_size", "epochs", "seed"];
   var MAX_SNAPSHOTS = 300;
-  var st = {options: null, ready: null, frame: null, curve: [], snapshots: [], index: 0,
+  var st = {options: null, ready: null, frame: null, curves: [], snapshots: [], index: 0,
             playing: false, follow: true, speed: null, built: false, started: false};
 
   function send(msg) { msg.view = VIEW; HG.send(msg); }
@@ -118,7 +118,7 @@
     HG.hideBanner();
     HG.markBad($("race-controls"), null);
     st.ready = m;
-    st.curve = [];
+    st.curves = m.racers.map(function () { return []; });
     st.snapshots = [];
     st.follow = true;
     showSettings(m.setup);
@@ -137,8 +137,8 @@
 
   function onFrame(f) {
     st.frame = f;
-    f.curve.forEach(function (p) { st.curve.push(p); });
-    st.snapshots.push({epoch: f.epoch, racers: f.racers, now: f.now});
+    f.racers.forEach(function (r, i) { r.curve.forEach(function (p) { st.curves[i].push(p); }); });
+    st.snapshots.push({epoch: f.epoch, racers: f.racers});
     if (st.snapshots.length > MAX_SNAPSHOTS) {      // keep the first, thin the rest evenly
       st.snapshots = st.snapshots.filter(function (_, i) { return i === 0 || i % 2 === 1; });
     }
@@ -151,8 +151,7 @@
   /* --- drawing ---------------------------------------------------------------------------- */
 
   function racerHealth(i) {
-    var curve = st.curve.map(function (p) { return [p[0], p[1 + 3 * i], p[2 + 3 * i], p[3 + 3 * i]]; });
-    return HG.health(curve, 3);
+    return HG.health(st.curves[i], 3, st.ready.classes);
   }
 
   function show(index) {
@@ -182,15 +181,15 @@
   }
 
   function drawChart(marker) {
-    var r = st.ready, pts = st.curve.concat(st.frame ? [st.frame.now] : []), xs = pts.map(function (p) { return p[0]; });
-    var series = [], legend = "";
+    var r = st.ready, series = [], legend = "";
     r.racers.forEach(function (run, i) {
-      var color = HG.RUNNER_COLORS[i % 4];
-      var test = pts.map(function (p) { return p[2 + 3 * i]; }), last = null;
-      test.forEach(function (v, k) { if (v !== null) last = [xs[k], v]; });
-      var dead = st.frame && st.frame.racers[i].diverged;
-      series.push({values: pts.map(function (p) { return p[1 + 3 * i]; }), xs: xs, color: color, width: 1, dash: [4, 3]});
-      series.push({values: test, xs: xs, color: color, width: 2, end: dead ? last : null});
+      var color = HG.RUNNER_COLORS[i % 4], now = st.frame ? st.frame.racers[i] : null;
+      var pts = st.curves[i].concat(now && !now.diverged ? [now.now] : []);
+      var xs = pts.map(function (p) { return p[0]; }), last = pts.length ? pts[pts.length - 1] : null;
+      var dead = now && now.diverged;
+      series.push({values: pts.map(function (p) { return p[1]; }), xs: xs, color: color, width: 1, dash: [4, 3]});
+      series.push({values: pts.map(function (p) { return p[2]; }), xs: xs, color: color, width: 2,
+        end: dead && last ? [last[0], last[2]] : null});
       var h = racerHealth(i);
       legend += '<div><span class="k" style="background:' + color + '"></span>' + HG.escape(run.label) + " (lr " + run.lr + ")" +
         (dead ? ' <b class="bad">diverged</b>' : h ? ' <b class="bad">' + h.word + "</b>" : "") + "</div>";
