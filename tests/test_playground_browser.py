@@ -67,7 +67,8 @@ def new_page(browser, width=1400, height=820):
     pg = context.new_page()
     pg.errors = []
     pg.on("pageerror", lambda e: pg.errors.append(str(e)))
-    pg.on("console", lambda m: pg.errors.append(m.text) if m.type == "error" and not answered(m.text) else None)
+    pg.on("console", lambda m: pg.errors.append(m.text)
+          if m.type == "error" and not answered(m.text) else None)
     pg.set_default_timeout(15_000)
     return context, pg
 
@@ -115,7 +116,8 @@ def has_colour(page, selector, rgb, tolerance=40):
     return page.eval_on_selector(selector, """(c, [r, g, b, tol]) => {
         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
         for (let i = 0; i < d.length; i += 4)
-            if (d[i + 3] > 200 && Math.abs(d[i] - r) + Math.abs(d[i + 1] - g) + Math.abs(d[i + 2] - b) < tol) return true;
+            if (d[i + 3] > 200 && Math.abs(d[i] - r) + Math.abs(d[i + 1] - g)
+                + Math.abs(d[i + 2] - b) < tol) return true;
         return false; }""", [*rgb, tolerance])
 
 
@@ -136,6 +138,9 @@ def wait_frame(page, step_at_least=0):
 
 def steps(page):
     return page.evaluate("HG.views.playground.state.frame.step")
+
+
+DIVERGING = "['diverged', 'diverging'].includes(document.getElementById('pg-state').textContent)"
 
 
 def tip_text(page):
@@ -205,8 +210,7 @@ def test_a_too_large_learning_rate_says_diverged_or_diverging(page, server):
     before = pixels(page, "#pg-output")
     page.select_option("#pg-speed", "50")
     page.click("#pg-play")
-    page.wait_for_function("['diverged', 'diverging'].includes(document.getElementById('pg-state').textContent)",
-                           timeout=30_000)
+    page.wait_for_function(DIVERGING, timeout=30_000)
     state = page.inner_text("#pg-state")
     if state == "diverged":                                   # NaN or an explosion: stopped, explained
         assert re.search(r"Diverged at step \d+", page.inner_text("#banner-text"))
@@ -236,7 +240,8 @@ def test_a_setting_change_pauses_and_says_so(page, server):
     page.wait_for_timeout(500)
     assert steps(page) == 0                                   # a fresh network, not training
     assert page.inner_text("#pg-state") == "paused"
-    assert "New learning rate" in page.inner_text("#pg-health") and "Press play" in page.inner_text("#pg-health")
+    health = page.inner_text("#pg-health")
+    assert "New learning rate" in health and "Press play" in health
 
 
 def test_click_a_weight_to_set_it(page, server):
@@ -271,7 +276,8 @@ def test_the_options_come_from_handgrads_registries(page, server):
     from handgrad.nn import activation_label
     page.goto(server + "#view=playground")
     wait_frame(page)
-    options = page.eval_on_selector_all("#pg-activation option", "os => os.map(o => [o.value, o.textContent])")
+    options = page.eval_on_selector_all("#pg-activation option",
+                                        "os => os.map(o => [o.value, o.textContent])")
     assert ["gelu_tanh", activation_label("gelu_tanh")] in options
     assert "Softmax" not in [label for _, label in options]
     page.select_option("#pg-activation", "gelu_tanh")
@@ -282,7 +288,8 @@ def test_the_options_come_from_handgrads_registries(page, server):
 
 def test_an_old_link_still_opens_its_network(page, server):
     page.goto(server + "#view=playground&dataset=moons&batch=16&l2=0.001&lr=0.1")
-    page.wait_for_function("HG.views.playground.state.ready && HG.views.playground.state.ready.setup.dataset === 'moons'")
+    page.wait_for_function("HG.views.playground.state.ready && "
+                           "HG.views.playground.state.ready.setup.dataset === 'moons'")
     assert page.input_value("#pg-batch_size") == "16" and page.input_value("#pg-weight_decay") == "0.001"
     params = hash_params(page)
     assert params["batch_size"] == "16" and params["weight_decay"] == "0.001" and "batch" not in params
@@ -432,6 +439,10 @@ def test_a_racer_with_too_large_a_rate_is_flagged_and_classes_hide_for_two_class
 
 # --- 3. backprop, step by step ------------------------------------------------------------------
 
+def stroke(page, node):
+    return page.eval_on_selector(f'[data-node="{node}"] circle', "c => getComputedStyle(c).stroke")
+
+
 def hover_edge(page, edge, at=0.5):
     """The mouse on an edge, ``at`` of the way along it (edges cross near their middles)."""
     x, y = page.eval_on_selector(f'[data-edge="{edge}"]', """(l, at) => {
@@ -455,13 +466,13 @@ def test_backprop_in_the_lessons_colours_and_layout_with_handgrads_numbers(page,
     assert number(tip) == pytest.approx(A["z1"][0, 2], abs=1e-4)
     assert "+ 0.0000" not in tip                             # biases that are not 0
     assert "x W1 + b1" in page.inner_text("#bp-formula")
-    assert page.eval_on_selector('[data-node="h2"] circle', "c => getComputedStyle(c).stroke") == "rgb(0, 172, 193)"
+    assert stroke(page, "h2") == "rgb(0, 172, 193)"                         # cyan
     for _ in range(n - 2):
         page.click("#bp-next")
     assert page.inner_text("#bp-stage-title").startswith(f"Stage {n} of {n} · backward")
     backward = page.eval_on_selector("#bp-stage-title", "e => getComputedStyle(e).color")
     assert forward != backward
-    assert page.eval_on_selector('[data-node="h1"] circle', "c => getComputedStyle(c).stroke") == "rgb(230, 145, 0)"
+    assert stroke(page, "h1") == "rgb(230, 145, 0)"                         # amber
     page.hover('[data-node="h1"]')
     tip = tip_text(page)
     assert "db1[1] = Σ_batch δ1[1]" in tip and number(tip) == pytest.approx(A["db1"][1], abs=1e-4)
@@ -535,5 +546,6 @@ def test_the_graph_recomputes_when_a_learner_makes_e_negative(page, server, tmp_
     assert "the gradient stops here" in page.inner_text("#gr-text")
     assert hash_params(page)["c"] == "1"
     # two arrows into the × node meet it at different points
-    ends = page.eval_on_selector_all('[data-arrow$=">d"]', "ls => ls.map(l => [+l.getAttribute('x2'), +l.getAttribute('y2')])")
+    ends = page.eval_on_selector_all('[data-arrow$=">d"]',
+                                     "ls => ls.map(l => [+l.getAttribute('x2'), +l.getAttribute('y2')])")
     assert len(ends) == 2 and np.hypot(*np.subtract(*ends)) > 8

@@ -15,20 +15,19 @@ import threading
 
 import numpy as np
 import pytest
-
-from test_playground_browser import CHROMIUM, _missing, new_page, pixels
+from test_playground_browser import CHROMIUM, DIVERGING, _missing, new_page, pixels, shot
 
 if _missing():
     pytest.skip(f"browser tests need Playwright and Chromium: {_missing()}", allow_module_level=True)
 
-from playwright.sync_api import sync_playwright  # noqa: E402
+from playwright.sync_api import sync_playwright
 
-from handgrad.data import toy_names  # noqa: E402
-from handgrad.mlp import MLP  # noqa: E402
-from handgrad.optim import make_optimizer  # noqa: E402
-from handgrad.playground import export_static  # noqa: E402
-from handgrad.playground.backprop import backprop_steps  # noqa: E402
-from handgrad.playground.config import BACKPROP_PRESETS  # noqa: E402
+from handgrad.data import toy_names
+from handgrad.mlp import MLP
+from handgrad.optim import make_optimizer
+from handgrad.playground import export_static
+from handgrad.playground.backprop import backprop_steps
+from handgrad.playground.config import BACKPROP_PRESETS
 
 pytestmark = pytest.mark.slow
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -82,20 +81,19 @@ def test_the_exported_playground_trains_the_default_data_to_95_percent(page, sit
     assert frame["test_accuracy"] >= 0.95, frame["now"]
     assert np.abs(pixels(page, "#pg-output") - start).mean() > 10
     assert page.inner_text("#pg-state") == "paused"
-    from test_playground_browser import shot
     shot(page, tmp_path, "static-playground.png")
 
 
 def test_the_exported_page_explains_bad_settings_and_diverges_cleanly(page, site):
     open_view(page, site, "playground", "&lr=-1")
     page.wait_for_selector("#banner:not([hidden])")
-    assert "learning rate must be a number above 0 and at most 10; got '-1'" in page.inner_text("#banner-text")
+    assert "learning rate must be a number above 0 and at most 10; got '-1'" in \
+        page.inner_text("#banner-text")
     open_view(page, site, "playground", "&lr=10&activation=relu&hidden=8,8&speed=200")
     page.reload()
     page.wait_for_function("HG.views.playground.state.frame !== null")
     page.click("#pg-play")
-    page.wait_for_function("['diverged', 'diverging'].includes(document.getElementById('pg-state').textContent)",
-                           timeout=30_000)
+    page.wait_for_function(DIVERGING, timeout=30_000)
 
 
 def test_every_registered_dataset_is_drawn_in_the_browser_by_the_same_recipe(page, site):
@@ -107,7 +105,8 @@ def test_every_registered_dataset_is_drawn_in_the_browser_by_the_same_recipe(pag
     assert page.evaluate("names => names.filter(n => !HG.data.has(n))", toy_names()) == []
     for name in toy_names():
         setup = {"dataset": name, "points": 2000, "noise": 0.2, "classes": 3, "seed": 1}
-        js = page.evaluate("s => { const p = HG.data.makePoints(s); return {P: p.P, t: p.t, task: p.task}; }", setup)
+        js = page.evaluate("s => { const p = HG.data.makePoints(s); "
+                           "return {P: p.P, t: p.t, task: p.task}; }", setup)
         py = make_points(setup)
         P, t = np.array(js["P"]), np.array(js["t"])
         assert js["task"] == py.task and P.shape == py.P.shape, name
@@ -124,7 +123,8 @@ def test_every_registered_dataset_is_drawn_in_the_browser_by_the_same_recipe(pag
 
 def test_a_csv_file_trains_in_the_browser_with_its_class_names(page, site, tmp_path):
     rng = np.random.default_rng(0)
-    rows = "\n".join(f"{x:.3f};{y:.3f};{'in' if x * x + y * y < 1 else 'out'}" for x, y in rng.uniform(-2, 2, (150, 2)))
+    rows = "\n".join(f"{x:.3f};{y:.3f};{'in' if x * x + y * y < 1 else 'out'}"
+                     for x, y in rng.uniform(-2, 2, (150, 2)))
     (tmp_path / "ring.csv").write_text("x;y;where\n" + rows)
     (tmp_path / "bad.csv").write_text("1,2,0\n" * 12 + "1,oops,1\n")
     open_view(page, site, "playground")
@@ -255,7 +255,8 @@ def test_the_checkpoint_the_page_writes_loads_in_handgrad(page, site, tmp_path):
     download.value.save_as(path)
     model = load_model(path)
     grid = page.evaluate("HG.data.features(HG.data.grid(12), ['x', 'y'])")
-    js = page.evaluate("g => Array.from(HG.local.active.runs.playground.session.net.predictProba(g).data)", grid)
+    js = page.evaluate("g => Array.from(HG.local.active.runs.playground.session.net"
+                       ".predictProba(g).data)", grid)
     py = model.predict_proba(np.array(grid))
     assert model.layer_sizes == [2, 5, 3, 2] and relative(np.array(js).reshape(py.shape), py) < 1e-12
     page.click("#pg-show-code")
