@@ -162,6 +162,103 @@ def test_the_views_are_one_table(client):
         assert marker not in page
 
 
+def test_a_new_view_is_its_own_files_and_one_line_in_the_table(monkeypatch, tmp_path):
+    """Adding a view: its part of the page, its script, and its line in VIEWS — the server
+    builds the tab, the section, the script tag and the API route from them, and the
+    export carries it."""
+    import shutil
+
+    from handgrad.playground import export, server, views
+    static = tmp_path / "static"
+    shutil.copytree(views.STATIC, static)
+    (static / "views" / "hello.html").write_text('<main id="view-hello" class="view" hidden>hi</main>\n')
+    (static / "js" / "hello.js").write_text("HG.views.hello = {open: function () {}};\n")
+    hello = views.View("hello", "Hello", api=lambda query: {"hello": query.get("who", "world")},
+                       static=lambda: {"hello": "file"})
+    for module in (views, server, export):
+        monkeypatch.setattr(module, "STATIC", static)
+    monkeypatch.setattr(views, "VIEWS", (*views.VIEWS, hello))
+    monkeypatch.setattr(server, "VIEWS", views.VIEWS)
+    monkeypatch.setattr(export, "VIEWS", views.VIEWS)
+    with TestClient(create_app(), base_url=BASE) as c:
+        page = c.get("/").text
+        assert '<button data-view="hello" class="tab">Hello</button>' in page
+        assert 'id="view-hello"' in page and 'src="static/js/hello.js"' in page
+        assert c.get("/api/hello?who=class").json() == {"hello": "class"}
+        assert c.get("/static/js/hello.js").status_code == 200
+        assert {"name": "hello", "label": "Hello"} in c.get("/api/options").json()["views"]
+    site = export.export_static(tmp_path / "site")
+    assert 'id="view-hello"' in (site / "index.html").read_text()
+    assert '"hello":{"hello":"file"}' in (site / "static-data.js").read_text()
+
+
+def test_thumbnails_show_every_dataset_in_the_square(client):
+    thumbs = client.get("/api/thumbnails").json()
+    assert set(thumbs) == set(toy_names())
+    for name, points in thumbs.items():
+        P = np.array([p[:2] for p in points])
+        assert np.abs(P).max() <= 0.9 + 1e-3, name
+
+
+# --- settings ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("settings, field, words", [
+    ({"lr": -1}, "lr", "learning rate must be a number above 0"),
+    ({"lr": "abc"}, "lr", "got 'abc'"),
+    ({"lr": 100}, "lr", "at most 10"),
+    ({"lr": True}, "lr", "learning rate"),
+    ({"lr": float("nan")}, "lr", "learning rate"),
+    ({"dataset": "mnist"}, "dataset", "valid: xor"),
+    ({"hidden": [4, 0]}, "hidden", "at least 1"),
+    ({"hidden": [9]}, "hidden", "at most 8"),
+    ({"hidden": [2] * 7}, "hidden", "at most 6"),
+    ({"hidden": "4,x"}, "hidden", "whole number"),
+    ({"hidden": 4}, "hidden", "list"),
+    ({"batch_size": 0}, "batch_size", "batch size"),
+    ({"batch": 2.5}, "batch_size", "whole number"),
+    ({"hidden": "4,,2"}, "hidden", "an empty entry"),
+    ({"weight_decay": -0.1}, "weight_decay", "weight decay (L2)"),
+    ({"l1": 2}, "l1", "L1 rate"),
+    ({"loss": "binary_cross_entropy"}, "loss", "valid: cross_entropy"),
+    ({"activation": "gelu_tanh", "lr": 0}, "lr", "above 0"),
+    ({"features": []}, "features", "at least one"),
+    ({"features": ["z"]}, "features", "valid: x, y"),
+    ({"dataset": "sine", "features": ["x", "y"]}, "features", "needs y"),
+    ({"activation": "softmax"}, "activation", "valid: relu"),
+    ({"optimizer": "lbfgs"}, "optimizer", "valid: sgd"),
+    ({"dropout": 0.95}, "dropout", "at most 0.9"),
+    ({"norm": "group"}, "norm", "valid: none"),
+    ({"points": 10}, "points", "at least 20"),
+    ({"classes": 7}, "classes", "at most 6"),
+    ({"train": 1.0}, "train", "training fraction"),
+    ({"seed": -1}, "seed", "seed"),
+    ({"norm": "batch", "batch_size": 1}, "batch_size", "at least 2"),
+    ({"hidden": [], "dropout": 0.5}, "hidden", "hidden layer"),
+    ({"colour": "red"}, "colour", "unknown setting 'colour'"),
+])
+def test_bad_settings_say_what_was_expected_and_what_came(settings, field, words):
+    with pytest.raises(SettingError) as e:
+        check_setup(settings)
+    assert e.value.field == field
+    assert words in str(e.value)
+
+
+def test_settings_from_a_url_are_text_and_are_parsed():
+    s = check_setup({"lr": "0.3", "hidden": "4,2", "features": "x,y,xy", "batch_size": "16",
+                     "seed": "7", "dataset": "Moons", "l1": "0.001"})
+    assert s["lr"] == 0.3 and s["hidden"] == [4, 2] and s["features"] == ["x", "y", "xy"]
+    assert s["batch_size"] == 16 and s["seed"] == 7 and s["dataset"] == "moons" and s["l1"] == 0.001
+    assert check_setup({"hidden": ""})["hidden"] == []
+
+
+def test_the_old_keys_of_a_link_are_still_read():
+    s = check_setup({"batch": "16", "l2": "0.01"})
+    assert s["batch_size"] == 16 and s["weight_decay"] == 0.01 and "batch" not in s
+    assert check_setup({"batch": 4, "batch_size": 8})["batch_size"] == 8     # the new name wins
+    r = check_race({"batch": 8, "optimizers": "adam,sgd"})
+    assert r["batch_size"] == 8 and r["optimizers"] == ["adam", "sgd"]
+
+
 # --- the WebSocket session ------------------------------------------------------------------------
 
 def epochs(session, k):
