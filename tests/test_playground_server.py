@@ -608,6 +608,47 @@ def test_a_tab_closed_while_training_frees_its_slot():
 
 
 @pytest.mark.slow
+def test_a_race_stops_computing_when_its_tab_goes():
+    background = Background()
+    with background as url, contextlib.ExitStack() as stack:
+        ws, _ = open_tab(stack, url)
+        ws.send(json.dumps({"type": "setup", "view": "race",
+                            "setup": {"points": 2000, "hidden": [8] * 6, "batch_size": 1}}))
+        ws.send(json.dumps({"type": "speed", "view": "race", "steps": 500}))
+        ws.send(json.dumps({"type": "play", "view": "race"}))
+        while "seq" not in json.loads(ws.recv(timeout=10)):
+            pass
+        tab = next(iter(background.app.state.sessions.tabs.values()))
+        race = tab.runs["race"].session
+        ws.socket.shutdown(2)                               # gone, without a word
+        assert wait_until(lambda: len(background.app.state.sessions) == 0)
+        time.sleep(0.3)                                     # a frame in its thread may finish
+        steps = race.trainers[0].steps
+        time.sleep(1.0)
+        assert race.trainers[0].steps == steps              # and nothing computes any more
+
+
+@pytest.mark.slow
+def test_a_default_race_does_not_wait_behind_two_heavy_ones():
+    with Background() as url, contextlib.ExitStack() as stack:
+        for _ in range(2):                                  # two tabs racing big networks, flat out
+            ws, _ = open_tab(stack, url)
+            ws.send(json.dumps({"type": "setup", "view": "race",
+                                "setup": {"points": 2000, "hidden": [8] * 6, "batch_size": 1,
+                                          "optimizers": "sgd,momentum,adam,adamw"}}))
+            ws.send(json.dumps({"type": "speed", "view": "race", "steps": 500}))
+            ws.send(json.dumps({"type": "play", "view": "race"}))
+        ws, _ = open_tab(stack, url)
+        start = time.monotonic()
+        ws.send(json.dumps({"type": "setup", "view": "race", "setup": {}}))
+        while json.loads(ws.recv(timeout=10))["type"] != "frame":
+            pass
+        ws.send(json.dumps({"type": "step", "view": "race"}))
+        assert json.loads(ws.recv(timeout=10))["type"] == "frame"
+        assert time.monotonic() - start < 5                 # answered at once, not queued
+
+
+@pytest.mark.slow
 def test_a_slow_page_gets_no_pile_of_frames():
     """Over a real socket: while a frame is not acked, no other comes (until the timeout)."""
     from handgrad.playground import server
