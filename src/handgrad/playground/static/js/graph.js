@@ -226,6 +226,7 @@
     open: function () {
       if (!st.built) {
         st.built = true;
+        if (HG.STATIC) $("gr-engine").textContent = "In this copy of the page the same nodes are evaluated in JavaScript; on the server they are built by";
         $("gr-first").addEventListener("click", function () { stop(); show(0); });
         $("gr-prev").addEventListener("click", function () { stop(); show(st.step - 1); });
         $("gr-next").addEventListener("click", function () { stop(); show(st.step + 1); });
