@@ -337,7 +337,7 @@ def test_csv_class_names_show_and_the_generator_controls_hide(page, server, tmp_
 
 
 def test_the_playground_screenshot(page, server, tmp_path):
-    page.goto(server + "#view=playground&dataset=spiral&classes=3&features=x,y,sinx,siny"
+    page.goto(server + "#view=playground&dataset=spiral&classes=3&noise=0.2&features=x,y,sinx,siny"
               "&hidden=8,8,5&activation=tanh&optimizer=adam&lr=0.03&batch_size=10&seed=1")
     wait_frame(page)
     play_until(page, "HG.views.playground.state.frame.epoch >= 80", speed="200")
@@ -350,8 +350,9 @@ def test_the_playground_screenshot(page, server, tmp_path):
     tip = tip_text(page)
     assert "hidden layer 2, neuron 2" in tip and "W[2, :]" in tip
     assert float(page.inner_text("#pg-test-loss")) < 0.6
-    page.mouse.move(5, 880)
+    page.mouse.move(5, 5)
     page.wait_for_selector("#tooltip", state="hidden")
+    page.evaluate("window.scrollTo(0, 0)")
     shot(page, tmp_path, "playground.png")
 
 
