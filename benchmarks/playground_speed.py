@@ -87,7 +87,7 @@ def main(rounds, steps, seconds):
             click.echo(f"round {r + 1}: " + ", ".join(f"{k} {v[-1]:,.0f}" for k, v in results.items()))
         browser.close()
     median = {k: statistics.median(v) for k, v in results.items()}
-    click.echo("\nmini-batches per second, median of %d rounds:" % rounds)
+    click.echo(f"\nmini-batches per second, median of {rounds} rounds:")
     for k, v in median.items():
         click.echo(f"  {k:<22} {v:>10,.0f}")
     click.echo(f"\nthe twin alone runs {median['twin alone'] / median['numpy alone']:.2f}x as many "
