@@ -175,11 +175,9 @@
     if (this.cursor === 0) { this.order = net.rng.permutation(this.n); this.sum = 0; }
     var idx = Array.prototype.slice.call(this.order, this.cursor, this.cursor + this.batch);
     var xb = idx.map(function (i) { return this.X[i]; }, this), yb = idx.map(function (i) { return this.y[i]; }, this);
-    net._forward(net.checkX(xb), {});                       // forward, then check, then update:
-    var loss = net._backward(net.targets(yb, xb.length));   // net.step's three parts
+    var loss = net.step(xb, yb);                            // forward, backward, update
     var why = this.exploded(loss);
-    if (why) return why;
-    net._update();
+    if (why) return why;                                    // run() puts the frame's start back
     this.cursor += idx.length;
     this.sum += loss * idx.length;
     if (this.cursor >= this.n) {
