@@ -279,6 +279,16 @@
     return x;
   }
 
+  /* A number as Python's "%g" writes it (1e+09, 0.25, -3). */
+  function g(x) {
+    if (x !== 0 && (Math.abs(x) >= 1e6 || Math.abs(x) < 1e-4)) {
+      var e = Number(x).toExponential(5).replace(/\.?0+e/, "e").split("e");
+      var p = Number(e[1]);
+      return e[0] + "e" + (p < 0 ? "-" : "+") + (Math.abs(p) < 10 ? "0" : "") + Math.abs(p);
+    }
+    return String(Number(Number(x).toPrecision(6)));
+  }
+
   function percentile(sorted, q) {
     var pos = (sorted.length - 1) * q, lo = Math.floor(pos), hi = Math.ceil(pos);
     return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
@@ -290,8 +300,8 @@
     if (hi - lo > 0 && s[s.length - 1] - s[0] > 1e4 * (hi - lo)) {
       var far = 0;
       values.forEach(function (v, i) { if (Math.abs(v - mid) > Math.abs(values[far] - mid)) far = i; });
-      throw settingError("csv", "line " + lines[far] + ": " + name + " = " + values[far] + " lies so far from the others (the middle half of " +
-        name + " is " + lo + " to " + hi + ") that every other point would fall on one dot; remove that row or rescale the column");
+      throw settingError("csv", "line " + lines[far] + ": " + name + " = " + g(values[far]) + " lies so far from the others (the middle half of " +
+        name + " is " + g(lo) + " to " + g(hi) + ") that every other point would fall on one dot; remove that row or rescale the column");
     }
   }
 
