@@ -357,6 +357,11 @@ def test_a_setting_change_pauses_and_starts_a_new_network(client, connect):
     receive(ws, "status")
     f = receive(ws, "frame")
     ws.send_json({"type": "ack", "seq": f["seq"]})
+    ws.send_json({"type": "setup", "setup": {"dataset": "xor", "lr": -1}})
+    assert receive(ws, "error")["field"] == "lr"
+    f = receive(ws, "frame")                               # a bad setting changes nothing
+    ws.send_json({"type": "ack", "seq": f["seq"]})
+    assert receive(ws, "frame")["step"] > f["step"]
     ws.send_json({"type": "setup", "setup": {"dataset": "xor", "lr": 0.1}})
     assert receive(ws, "status")["playing"] is False
     ready = receive(ws, "ready")

@@ -351,10 +351,10 @@ async def handle(ws, tab, text):
 
 async def _handle(tab, view, kind, msg):
     run = tab.runs[view]
-    if kind == "setup":
-        run.playing = False
+    if kind == "setup":                      # a good one pauses; a bad one changes nothing
         async with tab.lock:
             replies = await run_in_threadpool(_setup, tab, view, run, msg.get("setup", {}))
+            run.playing = False
         return [{"type": "status", "playing": False}, *replies]
     if kind == "speed":
         run.speed = number("steps", msg.get("steps"), 1, SPEEDS[-1], "speed (steps per frame)",

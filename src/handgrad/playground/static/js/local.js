@@ -444,9 +444,9 @@
       if (MESSAGES.indexOf(kind) < 0) throw bad(null, "unknown message type " + shown(kind) + "; valid: " + MESSAGES.join(", "));
       var view = msg.view || "playground", run = runs[view];
       if (!run) throw bad("view", "unknown view " + shown(view) + "; the views that train: " + Object.keys(runs).join(", "));
-      if (kind === "setup") {
-        run.playing = false;
+      if (kind === "setup") {                              // a good one pauses; a bad one changes nothing
         var setup = KINDS[view].check(msg.setup || {});
+        run.playing = false;
         if (run.session) run.session.configure(setup, table.value); else run.session = KINDS[view].make(setup, table.value);
         return [{type: "status", playing: false}, run.session.ready(), run.session.frame()];
       }

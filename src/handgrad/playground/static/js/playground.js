@@ -94,6 +94,8 @@
     } else if (m.type === "error") {
       HG.showBanner(m.message);
       HG.markBad($("view-playground"), m.field);
+      st.note = "";
+      showStatus();
       if (m.fatal) setEnabled(false);
     }
   }
