@@ -335,6 +335,28 @@ def test_step_is_one_mini_batch_and_reset_starts_again(client, connect):
     ws.close()
 
 
+def test_l1_pulls_weights_to_zero_by_handgrads_penalty():
+    from handgrad.nn.penalties import add_penalties
+    base = {"dataset": "moons", "hidden": [6], "optimizer": "sgd", "lr": 0.1, "seed": 2}
+    plain, sparse = Session(check_setup(base)), Session(check_setup({**base, "l1": 0.01}))
+    by_hand = Session(check_setup(base))
+    epochs(plain, 10)
+    epochs(sparse, 10)
+    t = by_hand.trainer                                  # the same steps, the penalty by hand
+    for _ in range(10 * t.steps_per_epoch):
+        if t.cursor == 0:
+            t.order = t.model.rng.permutation(t.n)
+        idx = t.order[t.cursor:t.cursor + t.batch_size]
+        t.model.loss_and_grad(t.X[idx], t.y[idx])
+        add_penalties(t.model.params, t.model.grads, l1=0.01)
+        t.optimizer.step(t.model)
+        t.cursor = (t.cursor + len(idx)) % t.n
+    for k, w in sparse.model.state_dict().items():
+        assert np.array_equal(w, by_hand.model.state_dict()[k]), k
+    size = {name: np.abs(s.model.layers[0].W).sum() for name, s in (("plain", plain), ("l1", sparse))}
+    assert size["l1"] < size["plain"]
+
+
 def test_steps_are_handgrads_training_loop_to_the_last_bit():
     setup_ = check_setup({"dataset": "moons", "hidden": [5, 3], "optimizer": "adam",
                           "batch_size": 7, "seed": 4, "lr": 0.01})

@@ -24,6 +24,7 @@ from playwright.sync_api import sync_playwright
 
 from handgrad.data import toy_names
 from handgrad.mlp import MLP
+from handgrad.nn.penalties import add_penalties
 from handgrad.optim import make_optimizer
 from handgrad.playground import export_static
 from handgrad.playground.backprop import backprop_steps
@@ -209,7 +210,9 @@ def test_a_training_run_in_the_page_is_handgrads_step_for_step(page, site):
                   {"activation": "relu", "optimizer": "adam", "lr": 0.01, "hidden": [6, 5]},
                   {"activation": "gelu_tanh", "optimizer": "momentum", "lr": 0.05, "weight_decay": 0.01},
                   {"activation": "sigmoid", "optimizer": "adamw", "lr": 0.02, "dataset": "spiral",
-                   "classes": 3, "loss": "mse"}):
+                   "classes": 3, "loss": "mse"},
+                  {"activation": "relu", "optimizer": "nesterov", "lr": 0.05, "l1": 0.003,
+                   "weight_decay": 0.001}):
         run = page.evaluate("""s => {
             const o = HG.STATIC.options, setup = HG.local.checkSetup(Object.assign({}, o.defaults, s));
             const sess = new (HG.local.Session)(setup, null), start = sess.net.stateDict(), orders = [];
@@ -232,6 +235,7 @@ def test_a_training_run_in_the_page_is_handgrads_step_for_step(page, site):
                     break
                 idx = np.array(order[i:i + B])
                 model.loss_and_grad(X[idx], y[idx])
+                add_penalties(model.params, model.grads, l1=s["l1"])
                 opt.step(model)
                 left -= 1
         for k, v in model.state_dict().items():

@@ -85,7 +85,7 @@ class Session:
                                         weight_decay=setup["weight_decay"])
         self.pending = []                        # loss points not yet sent
         self.trainer = Trainer(self.model, self.optimizer, self.X_train, self.t_train,
-                               setup["batch_size"], on_epoch=self._epoch_done)
+                               setup["batch_size"], on_epoch=self._epoch_done, l1=setup["l1"])
         self.pending.append(self.curve_point())
 
     def _epoch_done(self):

@@ -5,6 +5,9 @@ The batches are handgrad's loop's (``handgrad.train.train``) exactly: at the sta
 epoch the examples are shuffled by the model's own generator, ``model.rng.permutation(n)``,
 and cut into batches of ``batch_size`` in that order, the last one short; each batch is one
 ``model.loss_and_grad`` (forward and the hand-written backward) and one ``optimizer.step``.
+An L1 penalty (``l1``, λ) adds λ sign(θ) to every parameter's gradient before the step
+(``handgrad.nn.penalties.add_penalties``); the loss shown stays the data's loss. L2 is the
+optimizer's ``weight_decay``.
 So k epochs of steps here leave the same weights, to the last bit, as ``model.fit`` for k
 epochs with the same optimizer (a test holds them equal).
 
@@ -20,6 +23,7 @@ import time
 import numpy as np
 
 from ..history import History
+from ..nn.penalties import add_penalties
 
 DIVERGENCE_FACTOR = 1e3      # the training loop's default: a loss 1000x its start has exploded
 
@@ -31,8 +35,9 @@ class Exploded(FloatingPointError):
 class Trainer:
     """A model, its optimizer and its training data, stepped one mini-batch at a time."""
 
-    def __init__(self, model, optimizer, X, y, batch_size, on_epoch=None):
+    def __init__(self, model, optimizer, X, y, batch_size, on_epoch=None, l1=0.0):
         self.model, self.optimizer = model, optimizer
+        self.l1 = l1
         self.on_epoch = on_epoch                                # called as each epoch ends
         self.X, self.y = X, y                                   # (n, d), (n,) or (n, 1)
         self.n = len(X)
@@ -67,6 +72,8 @@ class Trainer:
         if why:
             raise Exploded(why)
         with np.errstate(all="ignore"):
+            if self.l1:
+                add_penalties(self.model.params, self.model.grads, l1=self.l1)   # + λ sign θ
             self.optimizer.step(self.model)
         self.cursor += len(idx)
         self.epoch_loss += loss * len(idx)
