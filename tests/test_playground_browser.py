@@ -281,9 +281,13 @@ def test_the_options_come_from_handgrads_registries(page, server):
     assert ["gelu_tanh", activation_label("gelu_tanh")] in options
     assert "Softmax" not in [label for _, label in options]
     page.select_option("#pg-activation", "gelu_tanh")
-    page.wait_for_function("HG.views.playground.state.setup.activation === 'gelu_tanh'")
+    page.wait_for_function("HG.views.playground.state.ready.setup.activation === 'gelu_tanh'")
+    page.fill("#pg-l1", "0.01")                              # L1, as in the TensorFlow Playground
+    page.press("#pg-l1", "Enter")
+    page.wait_for_function("HG.views.playground.state.ready.setup.l1 === 0.01")
     page.click("#pg-step")
     page.wait_for_function("HG.views.playground.state.frame.step === 1")
+    assert hash_params(page)["l1"] == "0.01"
 
 
 def test_an_old_link_still_opens_its_network(page, server):
