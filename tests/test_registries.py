@@ -3,7 +3,8 @@ place reads it: the command line's choices, the twins' lookups, the tests' param
 
 The last tests register a new activation (softplus) and a new optimizer (RMSprop) here, with
 their twin lines, and find each wherever names are offered — touching no other file. A place
-that comes to read a registry joins ``activation_places`` / ``optimizer_places`` with one line.
+that comes to read a registry joins ``activation_places`` / ``optimizer_places`` with one line
+(the playground's options do; the estimators' accepted values are to join them).
 """
 
 import subprocess
@@ -39,6 +40,7 @@ from handgrad.optim import (
     optimizer_names,
     schedule_names,
 )
+from handgrad.playground.config import options as playground_options
 from handgrad.twins import BACKENDS, TWINS, backend_names
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -184,6 +186,7 @@ def activation_places():
     places = {f"command line: {option}": names
               for option, names in cli_choices("activation").items()}
     places["hidden layers"] = set(activation_names(hidden=True))
+    places["the playground page"] = {a["name"] for a in playground_options()["activations"]}
     for backend in installed_twins():
         places[f"{backend} twin"] = set(twin(backend).ACTIVATIONS)
     return places
@@ -193,8 +196,10 @@ def optimizer_places():
     """Where optimizer names are offered, each read now."""
     places = {f"command line: {option}": names
               for option, names in cli_choices("optimizer").items()}
+    places["the playground page"] = {o["name"] for o in playground_options()["optimizers"]}
     for backend in installed_twins():
         places[f"{backend} twin"] = set(twin(backend).OPTIMIZERS)
+    places["playground"] = {o["name"] for o in playground_options()["optimizers"]}
     return places
 
 

@@ -156,6 +156,9 @@ TOY: dict[str, Toy] = {
 }
 
 
+REGRESSION = tuple(name for name, toy in TOY.items() if toy.regression)   # ("sine",)
+
+
 def toy_names(classification: bool = False) -> list[str]:
     """The toy datasets' names, in table order; ``classification=True`` leaves out the
     regression sets (sine)."""
