@@ -3,6 +3,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from handgrad.cli import main
@@ -41,9 +42,29 @@ def test_gradcheck_passes_and_fails_with_the_right_exit_code():
         assert run("gradcheck", "--loss", loss, "--norm", "layer")[0] == 0
 
 
-def test_bad_layers_are_a_usage_error():
-    code, out = run("trace", "--layers", "784,x")
-    assert code == 2 and "comma-separated integers" in out
+@pytest.mark.parametrize("layers, expected", [
+    ("784,x", "item 2 of '784,x' is 'x', not a whole number"),
+    ("64,,10", "item 2 of '64,,10' is empty"),
+    ("64,10,", "item 3 of '64,10,' is empty"),
+    (",64,10", "item 1 of ',64,10' is empty"),
+    ("64,0,10", "item 2 of '64,0,10' is 0; a layer needs at least 1 unit"),
+    ("64,-5,10", "item 2 of '64,-5,10' is -5"),
+    ("64,2.5,10", "item 2 of '64,2.5,10' is '2.5', not a whole number"),
+    ("64", "need at least two sizes"),
+    ("", "item 1 of '' is empty"),
+])
+def test_every_item_of_a_layer_list_counts(layers, expected):
+    for command in ("trace", "gradcheck", "train", "compare"):
+        result = CliRunner().invoke(main, [command, "--layers", layers])
+        assert result.exit_code == 2 and expected in result.output, (command, result.output)
+        assert len(result.output.strip().splitlines()) == 1
+
+
+def test_a_layer_wider_than_a_command_builds_is_refused_but_trace_takes_it():
+    code, out = run("gradcheck", "--layers", "4,1000000,3")
+    assert code == 2 and "the most this command takes is 100,000 units a layer" in out
+    code, out = run("trace", "--layers", "4,1000000,3")
+    assert code == 0 and "(64, 1000000)" in out
 
 
 def test_the_installed_entry_point_runs():
@@ -62,7 +83,6 @@ def test_engine_prints_the_example_graph_and_writes_dot(tmp_path):
 
 
 def test_engine_draws_svg_when_graphviz_is_there(tmp_path):
-    import pytest
     pytest.importorskip("graphviz", reason="pip install 'handgrad[graph]'")
     if shutil.which("dot") is None:
         pytest.skip("the Graphviz program is not installed (apt-get install graphviz)")
@@ -80,7 +100,7 @@ def test_perceptron_reports_convergence_and_the_xor_cycle():
     assert code == 0 and "converged after 6 epochs" in out
     code, out = run("perceptron", "--gate", "XOR")
     assert code == 0
-    assert "did not converge in 1000 epochs; weights cycle with period 1" in out
+    assert "did not converge; weights cycle with period 1 (from epoch 2 on)" in out
     code, out = run("perceptron", "--gate", "xnor")
     assert code == 2 and "'xnor' is not one of 'and', 'or', 'nand', 'xor'" in out
 
