@@ -43,7 +43,7 @@ from .mlp import MLP
 from .nn.activations import ACTIVATION_ALIASES, activation_names
 from .nn.losses import LOSS_ALIASES, LOSSES, get_loss_name, loss_names
 from .nn.norms import norm_names
-from .optim import optimizer_names, schedule_names
+from .optim import optimizer_names, optimizer_settings, schedule_names
 from .perceptron import GATES, gate_report
 from .plot import confusion_matrix
 from .recipes import (
@@ -380,6 +380,17 @@ class _Replacing:
             self.aside.rmdir()
 
 
+def _endpoint(ctx, param, value):
+    """HOST:PORT, the port a whole number from 1 to 65535."""
+    if value is None:
+        return None
+    host, _, port = value.rpartition(":")
+    if not host.strip() or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise click.BadParameter(f"expected HOST:PORT, a machine's address and a port from 1 to "
+                                 f"65535, like 10.0.0.1:29400; got {value!r}", ctx, param)
+    return value
+
+
 RESUME_HELP = (
     "Continue the run in --out from its checkpoint, with the settings it began with: "
     f"only {', '.join('--' + k.replace('_', '-') for k in RESUMABLE)} may differ (and where "
@@ -460,7 +471,7 @@ RESUME_HELP = (
 @click.option("--nnodes", default=1, show_default=True, type=click.IntRange(1, 1024),
               help="Machines taking part, each running this same command with --workers "
               "and --rdzv-endpoint.")
-@click.option("--rdzv-endpoint", default=None, metavar="HOST:PORT",
+@click.option("--rdzv-endpoint", default=None, metavar="HOST:PORT", callback=_endpoint,
               help="Where the machines of an --nnodes run meet: one machine's address and a "
               "free port.")
 @click.option("--timeout", default=60.0, show_default=True,
@@ -503,6 +514,11 @@ def train(preset, out, resume, overwrite, data_dir, no_plots, quiet, workers, nn
     except (ValueError, FileNotFoundError) as e:
         raise click.ClickException(str(e)) from None
     recipe["dataset"] = recipe["dataset"] or _default_dataset()
+    takes = optimizer_settings(recipe["optimizer"])
+    unused = [k for k in ("momentum", "nesterov") if asked.get(k) and k not in takes]
+    if unused:
+        raise click.UsageError(f"{recipe['optimizer']} takes no "
+                               f"{' or '.join('--' + k for k in unused)}: they are SGD's")
     _memory_check(recipe["layers"], recipe["batch_size"] or 128)
     try:
         with _Replacing(out, earlier):

@@ -23,7 +23,15 @@ def load_inputs(path: str | Path, n_features: int, resize: bool = False,
     path = Path(path)
     side = math.isqrt(n_features)
     if path.suffix.lower() == ".npy":
-        a = np.load(path, allow_pickle=False).astype(np.float32)
+        try:
+            a = np.load(path, allow_pickle=False)
+        except (ValueError, OSError) as e:          # an object array, a damaged file
+            raise ValueError(f"{path}: not a .npy file of numbers ({e})") from None
+        if a.dtype.kind not in "biuf":
+            raise ValueError(f"{path} holds {a.dtype} values; the model needs real numbers")
+        if a.size == 0:
+            raise ValueError(f"{path} holds no values; the model needs rows of {n_features}")
+        a = a.astype(np.float32)
         if a.size % n_features:
             raise ValueError(f"{path}: {a.shape} cannot be split into rows of {n_features} values")
         a = a.reshape(-1, n_features)

@@ -288,6 +288,11 @@ def _settings(cls: type[Optimizer]) -> list[str]:
     return [k for k in inspect.signature(cls.__init__).parameters if k not in ("self", "lr")]
 
 
+def optimizer_settings(name: str) -> list[str]:
+    """The settings (keyword arguments besides lr) the optimizer ``name`` takes."""
+    return _settings(optimizer_class(str(name).lower()))
+
+
 def make_optimizer(name: str, lr: float, **settings: Any) -> Optimizer:
     """An optimizer from its name in OPTIMIZERS ("sgd", "momentum", "nesterov", "adam", …).
 

@@ -147,6 +147,10 @@ def load_data(recipe, data_dir=None):
     X, y = data.X_train, data.y_train
     if recipe["val_fraction"]:
         X, y, X_val, y_val = train_val_split(X, y, recipe["val_fraction"], seed=recipe["seed"])
+        if len(X) == 0 or len(X_val) == 0:
+            empty = "training" if len(X) == 0 else "validation"
+            raise ValueError(f"val_fraction {recipe['val_fraction']:g} of the {len(X) + len(X_val):,} "
+                             f"{data.name} training examples leaves the {empty} set empty")
     else:                      # validate on the test set: nothing is tuned on it by default
         X_val, y_val = data.X_test, data.y_test
     inputs = {"min": float(X.min()), "max": float(X.max()), "mean": None, "std": None}
@@ -227,6 +231,9 @@ def run_recipe(recipe, data_dir=None, checkpoint=None, resume=False, verbose=Fal
                              f"(e.g. --epochs {done + 5}).")
     else:
         recipe["schedule_epochs"] = recipe["epochs"]
+        if recipe["warmup_epochs"] >= recipe["epochs"]:
+            raise ValueError(f"a warm-up of {recipe['warmup_epochs']} epochs does not fit in a run "
+                             f"of {recipe['epochs']}: the rate would never reach {recipe['lr']:g}")
     steps = math.ceil(len(X) / recipe["batch_size"])
     model, opt, schedule = build(recipe, data.n_features, data.n_classes, steps)
     if wrap is not None:
