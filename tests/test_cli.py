@@ -115,3 +115,55 @@ def test_playground_export_and_bad_port(tmp_path):
 def test_lab_says_when_its_report_folder_cannot_be_written():
     code, out = run("lab", "run", "9", "--out", "/proc/no-such-place")
     assert code == 1 and "cannot write the report to /proc/no-such-place" in out
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["gradcheck", "--eps", "0"], "Invalid value for '--eps': 0.0 is not in the range 0<x<=1"),
+    (["gradcheck", "--tol", "-1"], "Invalid value for '--tol': -1.0 is not in the range 0<x<1"),
+    (["gradcheck", "--tol", "nan"], "expected a finite number; got 'nan'"),
+    (["perceptron", "--gate", "and", "--lr", "nan"], "expected a finite number; got 'nan'"),
+    (["perceptron", "--gate", "and", "--lr", "inf"], "inf is not in the range"),
+    (["train", "--layers", "64,,10"], "item 2 of '64,,10' is empty"),
+    (["train", "--lr", "-inf"], "-inf is not in the range x>0"),
+    (["gradcheck", "--seed", "-1"], "-1 is not in the range 0<=x<=4294967295"),
+    (["gradcheck", "--layers", "784,2560,10"], "has 2,035,210 parameters"),
+    (["trian"], "No such command 'trian'"),
+    (["train", "--bogus", "1"], "No such option '--bogus'"),
+    (["learn", "hint"], "Missing argument 'ID'"),
+])
+def test_a_bad_command_line_is_one_line_on_stderr(args, expected):
+    result = CliRunner().invoke(main, args, prog_name="handgrad")
+    assert result.exit_code == 2 and result.stdout == "", result.output
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("Error: ")
+    assert expected in result.stderr and "--help" in result.stderr
+
+
+def test_handgrad_alone_prints_its_help():
+    result = CliRunner().invoke(main, [], prog_name="handgrad")
+    assert "Usage: handgrad" in result.output and "Commands:" in result.output
+
+
+def test_trace_of_a_network_too_big_to_build_answers_at_once():
+    code, out = run("trace", "--layers", "100000,100000,10", "--batch-size", "100000")
+    assert code == 0 and "Parameters: 10,001,100,010" in out and "186.3 GiB" in out
+
+
+def test_the_xor_perceptron_stops_at_its_cycle_however_many_epochs_it_may_take():
+    code, out = run("perceptron", "--gate", "xor", "--epochs", "1000000")
+    assert code == 0 and "stopped after epoch 3" in out and "epochs: 3" in out
+
+
+def test_ctrl_c_stops_a_gradient_check_with_one_line_and_status_130():
+    import signal
+    import time
+    proc = subprocess.Popen([sys.executable, "-u", "-m", "handgrad", "gradcheck", "--layers",
+                             "784,200,10", "--batch-size", "64"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    first = proc.stdout.readline()      # printed as the check starts (it would take minutes)
+    assert first.startswith("gradient check of [784, 200, 10]")
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert err.strip() == "gradient check interrupted before it finished; nothing was checked"
+    assert "Traceback" not in out + err

@@ -78,11 +78,15 @@ class Handgrad(click.Group):
         return _one_line(lambda: super(Handgrad, self).invoke(ctx))
 
 
+# `handgrad` alone prints the help (click raises it as a usage error); that stays as it is
+_HELP_WITHOUT_ARGUMENTS = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
 def _one_line(call):
     try:
         return call()
     except click.UsageError as e:
-        if e.ctx is None:
+        if e.ctx is None or isinstance(e, _HELP_WITHOUT_ARGUMENTS):
             raise
         message = e.format_message().replace("\n", " ").rstrip(".")
         raise click.UsageError(f"{message} (see '{e.ctx.command_path} --help')") from None

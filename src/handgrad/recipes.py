@@ -113,7 +113,9 @@ def resume_conflicts(saved, asked):
     """The settings in ``asked`` that a resumed run may not change from ``saved``, the
     run's own recipe: a list of (name, the run's value, the value asked for).
 
-    ``asked`` holds only what was asked for (None: not asked). Early stopping may change its
+    ``asked`` may be a whole recipe: None for the dataset, layers, weight decay, batch size
+    or epochs is their default, which the run filled in (elsewhere None is a value: no norm,
+    no schedule, no clipping, no early stopping). Early stopping may change its
     patience but not be turned on in a run that had none: the best weights of its earlier
     epochs were not kept.
     """
@@ -121,6 +123,8 @@ def resume_conflicts(saved, asked):
     for key, value in asked.items():
         if key not in DEFAULTS or key == "schedule_epochs":
             continue
+        if value is None and key in ("dataset", "layers", "weight_decay", "batch_size", "epochs"):
+            continue                          # None there is the default, which the run filled
         was = saved.get(key, DEFAULTS[key])
         if key == "early_stopping" and value is not None and was is None:
             conflicts.append((key, was, value))
