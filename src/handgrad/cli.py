@@ -25,6 +25,7 @@ from .compare import format_table, plot_losses
 from .data import DATASETS, available_datasets, load_dataset
 from .data.datasets import ALIASES as DATASET_ALIASES
 from .distributed import (
+    Interrupted,
     Job,
     WorkerError,
     WorkerLostError,
@@ -480,8 +481,9 @@ RESUME_HELP = (
               "free port.")
 @click.option("--timeout", default=60.0, show_default=True,
               type=Number(0, min_open=True),
-              help="Seconds a worker waits for the others; a worker that dies or hangs stops "
-              "the run with an error after at most this long.")
+              help="Seconds to wait for the other workers or machines (meeting, joining, "
+              "each all-reduce); a worker that dies or hangs stops the run with an error "
+              "a few seconds after this long at most.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
               help="With --backend torch and --workers: cuda gives each worker its own GPU "
               "(NCCL).")
@@ -541,6 +543,9 @@ def train(preset, out, resume, overwrite, data_dir, no_plots, quiet, workers, nn
     except MemoryError:
         raise click.ClickException("out of memory: try a smaller --batch-size or smaller "
                                    "--layers") from None
+    except Interrupted as e:
+        click.echo(f"Error: {e}", err=True)
+        sys.exit(130)
     except (ValueError, FileNotFoundError, ImportError, WorkerError, WorkerLostError) as e:
         raise click.ClickException(str(e)) from None
     if parallel:
