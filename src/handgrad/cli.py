@@ -798,14 +798,15 @@ def perceptron(gate, epochs, lr):
 @click.option("--no-browser", is_flag=True, help="Print the address but do not open a browser.")
 @click.option("--export", "export_dir", default=None, metavar="DIR",
               type=click.Path(file_okay=False, path_type=Path),
-              help="Write a static copy of the race, backprop and graph views (with "
-                   "precomputed runs) into DIR instead of starting a server.")
+              help="Write the whole page into DIR instead of starting a server: every "
+                   "view, training live in the browser with handgrad's JavaScript twin. It "
+                   "works opened from disk and from any static host, with no network.")
 def playground(host, port, no_browser, export_dir):
     """Start the playground: a local page that trains handgrad's own networks live.
 
     Four views: the playground (data, layers, the decision boundary and every neuron
     as it trains), an optimizer race, backprop step by step, and the scalar-engine graph.
-    Ctrl-C stops the server.
+    Served here, handgrad's NumPy computes everything; Ctrl-C stops the server.
     """
     if export_dir is not None:
         from .playground.export import export_static
@@ -814,7 +815,7 @@ def playground(host, port, no_browser, export_dir):
         except (OSError, ValueError) as e:
             raise click.ClickException(f"cannot export the playground to {export_dir}: {e}") from None
         click.echo(f"wrote {out / 'index.html'}: open it in a browser or put the folder on any "
-                   "static host (no server needed)")
+                   "static host (no server needed: it trains with handgrad's JavaScript twin)")
         return
     try:
         from .playground.server import is_loopback, serve
