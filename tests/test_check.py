@@ -22,6 +22,15 @@ def test_trace_of_the_lesson_network_at_batch_64():
     assert "235,146" in text and "Forward" in text and "Backward" in text
 
 
+def test_trace_of_a_network_too_big_for_memory_is_computed_from_its_sizes():
+    t = hg.trace([100_000, 100_000, 10], batch_size=100_000)    # 40 GB of weights: none is made
+    assert t.params == 100_000 * 100_000 + 100_000 + 100_000 * 10 + 10
+    assert t.bytes("weights") == 4 * (100_000 * 100_000 + 100_000 * 10)
+    assert t.bytes("cached activations (X, a)") == 4 * 100_000 * (100_000 + 100_000 + 10)
+    assert ("layers.0 linear", "z1 = a0 @ W1.T + b1", "(100000, 100000)") in t.forward
+    assert "GiB" in str(t)
+
+
 def test_small_network_has_131_parameters():
     assert hg.trace([4, 16, 3]).params == 131 == hg.MLP([4, 16, 3]).count_params()
 
@@ -36,8 +45,12 @@ def test_small_network_has_131_parameters():
 def test_trace_memory_equals_the_bytes_the_model_really_holds(kwargs):
     model = hg.MLP(**kwargs, seed=0)
     t = hg.trace(model, batch_size=48)
-    # Measured independently: every distinct array reachable from the model after
-    # the forward and backward pass that trace ran.
+    # Measured independently: every distinct array reachable from the model after a
+    # forward and backward pass at batch 48 (trace itself ran a small stand-in).
+    X = np.random.default_rng(0).standard_normal((48, model.layer_sizes[0])).astype(model.dtype)
+    y = np.arange(48) % model.layer_sizes[-1] if model.task == "classification" else (
+        np.arange(48) % 2 if model.task == "binary" else np.zeros((48, model.layer_sizes[-1])))
+    model.loss_and_grad(X, y)
     assert held_bytes(model) == t.bytes("training total")
     assert t.bytes("weights") == sum(layer.W.nbytes for layer in model.layers)
 

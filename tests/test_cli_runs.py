@@ -249,3 +249,124 @@ def test_fashion_mnist_trains(tmp_path):
     code, text = run("train", "--preset", "fashion-adam", "--epochs", "1", "--quiet")
     assert code == 0, text
     assert float(text.split("test accuracy: ")[1].split("%")[0]) > 80
+
+
+def _files(folder):
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def two_epochs(tmp_path_factory):
+    """A two-epoch digits run (lr 0.05, momentum 0.9, batch 32), to resume."""
+    out = tmp_path_factory.mktemp("resume") / "run"
+    code, text = run("train", "--dataset", "digits", "--epochs", "2", "--lr", "0.05", "--momentum",
+                     "0.9", "--batch-size", "32", "--out", out, "--quiet", "--no-plots")
+    assert code == 0, text
+    return out
+
+
+@pytest.mark.parametrize("args, named", [
+    (["--lr", "0.5"], ["--lr 0.5 (the run's: 0.05)"]),
+    (["--batch-size", "64", "--dropout", "0.5"],
+     ["--batch-size 64 (the run's: 32)", "--dropout 0.5 (the run's: 0)"]),
+    (["--optimizer", "adam"], ["--optimizer adam (the run's: sgd)"]),
+    (["--norm", "batch"], ["--norm batch (the run's: none)"]),
+    (["--layers", "64,128,10"], ["--layers 64,128,10 (the run's: 64,256,10)"]),
+    (["--schedule", "cosine", "--seed", "3"], ["--schedule cosine", "--seed 3 (the run's: 0)"]),
+    (["--preset", "digits"], ["--lr 0.1 (the run's: 0.05)", "--batch-size 16 (the run's: 32)"]),
+    (["--early-stopping", "2"], ["--early-stopping 2 (the run's: none)", "kept no best weights"]),
+])
+def test_resume_refuses_to_change_the_run_and_names_what(two_epochs, args, named):
+    before = _files(two_epochs)
+    result = CliRunner().invoke(main, ["train", "--resume", "--epochs", "3", "--out",
+                                       str(two_epochs), *args])
+    assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
+    for words in named:
+        assert words in result.output
+    assert "only --epochs, --early-stopping, --divergence-factor and --backend may change" in result.output
+    assert _files(two_epochs) == before
+
+
+def test_resume_takes_the_runs_own_settings_again_and_records_what_it_used(tmp_path, two_epochs):
+    import shutil
+    out = tmp_path / "run"
+    shutil.copytree(two_epochs, out)
+    code, text = run("train", "--resume", "--epochs", "3", "--out", out, "--lr", "0.05",
+                     "--momentum", "0.9", "--batch-size", "32", "--dataset", "DIGITS",
+                     "--layers", "64,256,10", "--norm", "none", "--divergence-factor", "50",
+                     "--quiet", "--no-plots")
+    assert code == 0, text
+    ckpt = load_checkpoint(out / "checkpoint.safetensors")
+    recipe = ckpt.meta("recipe")
+    assert recipe["lr"] == 0.05 and recipe["batch_size"] == 32 and recipe["epochs"] == 3
+    assert recipe["divergence_factor"] == 50 and recipe["layers"] == [64, 256, 10]
+    assert ckpt.history().column("lr") == [0.05] * 3
+
+
+def test_a_standardized_run_is_evaluated_and_predicts_on_standardized_inputs(tmp_path):
+    out = tmp_path / "run"
+    code, text = run("train", "--dataset", "digits", "--epochs", "3", "--standardize", "--out",
+                     out, "--quiet", "--no-plots")
+    assert code == 0, text
+    trained = text.split("test accuracy: ")[1].split("%")[0]
+    code, text = run("evaluate", out)
+    assert code == 0 and f"accuracy {trained}%" in text
+    X, y = load_digits_test()
+    np.save(tmp_path / "x.npy", X[:20])
+    model = load_checkpoint(out / "checkpoint.safetensors").model()
+    code, text = run("predict", out, tmp_path / "x.npy", "--top", "1")
+    guesses = [int(line.split(": ")[1].split()[0]) for line in text.splitlines()]
+    from handgrad.data import Standardizer, load_dataset
+    standardized = Standardizer().fit(load_dataset("digits").X_train).transform(X[:20])
+    assert code == 0 and guesses == list(model.predict(standardized))
+    assert guesses != list(model.predict(X[:20]))          # the raw pixels would answer otherwise
+
+
+def test_predict_refuses_inputs_far_outside_the_training_range(tmp_path):
+    out = tmp_path / "run"
+    assert run("train", "--dataset", "digits", "--epochs", "1", "--out", out, "--quiet",
+               "--no-plots")[0] == 0
+    X, _ = load_digits_test()
+    for name, values in [("pixels", X[:2] * 255), ("huge", X[:2] * 1e6), ("negative", -X[:2])]:
+        np.save(tmp_path / f"{name}.npy", values)
+    assert run("predict", out, tmp_path / "pixels.npy")[0] == 0            # 0-255 is scaled
+    for name in ("huge", "negative"):
+        result = CliRunner().invoke(main, ["predict", str(out), str(tmp_path / f"{name}.npy")])
+        assert result.exit_code == 1 and result.output.count("\n") == 1
+        assert "trained on values from 0 to 1" in result.output
+        assert "a confidence that means nothing" in result.output
+    blobs = tmp_path / "blobs"
+    assert run("train", "--dataset", "blobs", "--epochs", "1", "--out", blobs, "--quiet",
+               "--no-plots")[0] == 0
+    np.save(tmp_path / "points.npy", np.array([[2.0, -3.0, 1.0, 4.0]]))     # not pixels: as is
+    code, text = run("predict", blobs, tmp_path / "points.npy")
+    assert code == 0 and "points.npy: " in text
+    np.save(tmp_path / "far.npy", np.array([[200.0, -3.0, 1.0, 4.0]]))
+    code, text = run("predict", blobs, tmp_path / "far.npy")
+    assert code == 1 and "holds values from -3 to 200" in text
+
+
+def test_an_overwrite_that_fails_to_start_leaves_the_earlier_run(tmp_path):
+    out = tmp_path / "run"
+    assert run("train", "--dataset", "digits", "--epochs", "1", "--out", out, "--quiet")[0] == 0
+    (out / "notes.txt").write_text("mine")
+    before = _files(out)
+    code, text = run("train", "--dataset", "digits", "--layers", "3,10", "--out", out,
+                     "--overwrite", "--quiet")
+    assert code == 1 and "digits needs 64 inputs" in text
+    assert _files(out) == before and sorted(p.name for p in out.iterdir()) == sorted(before)
+
+
+def test_an_unwritable_out_is_refused_before_any_work(tmp_path, monkeypatch):
+    from handgrad import recipes
+    monkeypatch.setattr(recipes, "load_dataset", lambda *a, **k: pytest.fail("work started"))
+    (tmp_path / "file").write_text("x")
+    for out in (tmp_path / "file", tmp_path / "file" / "run", "/proc/handgrad-run"):
+        result = CliRunner().invoke(main, ["train", "--out", str(out)])
+        assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
+        assert "Invalid value for '--out'" in result.output
+    result = CliRunner().invoke(main, ["engine", "--out", str(tmp_path / "file" / "g.dot")])
+    assert result.exit_code == 2 and "does not exist" in result.output
+    result = CliRunner().invoke(main, ["engine", "--out", "/proc/g.dot"])
+    assert result.exit_code == 2 and "/proc does not take new files" in result.output
+    assert result.output.count("\n") == 1          # refused before the graph was printed

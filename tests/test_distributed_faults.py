@@ -95,9 +95,10 @@ def test_an_unwritable_run_folder_is_refused_before_any_worker_starts(tmp_path):
     (tmp_path / "file").write_text("mine")
     start = time.monotonic()
     code, text = _cli("train", *RECIPE, "--workers", "2", "--out", tmp_path / "file" / "run")
-    assert code == 1 and "epoch" not in text
+    assert code == 2 and "epoch" not in text          # the command line refuses it first
     assert text.strip().splitlines() == [
-        f"Error: cannot write the run folder {tmp_path / 'file' / 'run'}: Not a directory"]
+        f"Error: Invalid value for '--out': cannot make {tmp_path / 'file' / 'run'}: "
+        f"{tmp_path / 'file'} is a file, not a folder (see 'main train --help')"]
     assert time.monotonic() - start < 30
     assert (tmp_path / "file").read_text() == "mine"
 

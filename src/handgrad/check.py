@@ -24,6 +24,7 @@ gradient, its formula, its shape), the parameter count and the memory table.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -108,7 +109,8 @@ class GradcheckReport:
     __repr__ = __str__
 
 
-def _numeric_grad(f: Callable[[], float], x: np.ndarray, eps: float) -> np.ndarray:
+def _numeric_grad(f: Callable[[], float], x: np.ndarray, eps: float,
+                  bar: Any = None) -> np.ndarray:
     """Central differences of the scalar f() with respect to every entry of x (changed in place)."""
     grad = np.zeros_like(x)
     flat, g = x.reshape(-1), grad.reshape(-1)
@@ -120,6 +122,8 @@ def _numeric_grad(f: Callable[[], float], x: np.ndarray, eps: float) -> np.ndarr
         minus = f()
         flat[i] = old
         g[i] = (plus - minus) / (2 * eps)
+        if bar is not None:
+            bar.update()
     return grad
 
 
@@ -137,14 +141,25 @@ def _row(name: str, analytic: np.ndarray, numeric: np.ndarray, tol: float,
 
 
 def gradcheck(model: Module, X: ArrayLike, y: ArrayLike | None = None, *, eps: float = 1e-5,
-              tol: float = 1e-6, training: bool = True, seed: int = 0) -> GradcheckReport:
+              tol: float = 1e-6, training: bool = True, seed: int = 0,
+              progress: bool = False) -> GradcheckReport:
     """Compare every analytic gradient of ``model`` with central differences.
 
     ``model`` is an MLP (the loss is its own, against ``y``) or any Module (the
     loss is Σ out ⊙ R for a fixed random R, and dL/dx is checked too).
     Dropout masks are held fixed during the check; buffers such as
     BatchNorm's running statistics are put back afterwards. Needs float64.
+    ``eps`` is a finite step above 0, ``tol`` a relative error between 0 and 1 (the
+    relative error never exceeds 1, so a tolerance of 1 would pass anything).
+    ``progress=True`` shows a bar (tqdm, on a terminal) over the entries, two forward
+    passes each; Ctrl-C stops the check with the model put back as it was.
     """
+    if not (_finite(eps) and eps > 0):
+        raise ValueError(f"eps, the finite-difference step, must be a finite number above 0; "
+                         f"got {eps!r}")
+    if not (_finite(tol) and 0 < tol < 1):
+        raise ValueError("tol, the largest relative error that passes, must be above 0 and "
+                         f"below 1 (a relative error is at most 1); got {tol!r}")
     X = np.array(X)                       # a copy: the check nudges its entries
     bad = [k for k, p in model.params.items() if p.dtype != np.float64]
     if X.dtype != np.float64 or bad:
@@ -156,6 +171,7 @@ def gradcheck(model: Module, X: ArrayLike, y: ArrayLike | None = None, *, eps: f
         raise ValueError("checking an MLP needs the targets y its loss compares with; got None")
     saved = model.state_dict()
     dropouts = [m for m in submodules(model) if isinstance(m, Dropout)]
+    bar = None
     try:
         if isinstance(model, MLP) and y is not None:
             L0 = model.loss_and_grad(X, y, training)
@@ -170,15 +186,36 @@ def gradcheck(model: Module, X: ArrayLike, y: ArrayLike | None = None, *, eps: f
             d.fixed_mask = d.mask               # replay the same mask on every forward
         analytic = {k: g.copy() for k, g in model.grads.items()}
         floor = 8 * np.finfo(np.float64).eps * max(1.0, abs(L0)) / eps
-        rows = [_row(name, analytic[name], _numeric_grad(loss, p, eps), tol, floor)
+        entries = sum(p.size for p in model.params.values()) + (0 if is_mlp else X.size)
+        bar = _progress_bar(progress, entries)
+        rows = [_row(name, analytic[name], _numeric_grad(loss, p, eps, bar), tol, floor)
                 for name, p in model.params.items()]
         if not is_mlp and dX is not None:
-            rows.append(_row("input", dX, _numeric_grad(loss, X, eps), tol, floor))
+            rows.append(_row("input", dX, _numeric_grad(loss, X, eps, bar), tol, floor))
     finally:
+        if bar is not None:
+            bar.close()
         for d in dropouts:
             d.fixed_mask = None
         model.load_state_dict(saved)
     return GradcheckReport(rows, tol, floor)
+
+
+def _finite(x: Any) -> bool:
+    return (isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
+            and math.isfinite(x))
+
+
+def _progress_bar(progress: bool, total: int) -> Any:
+    """A tqdm bar over the entries checked, on a terminal (None without ``progress``)."""
+    if not progress:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:   # tqdm is a dependency, but the check works without it
+        return None
+    return tqdm(total=total, unit="entry", leave=False, dynamic_ncols=True, disable=None,
+                desc="gradient check")
 
 
 # --- shape trace and memory --------------------------------------------------------------
@@ -215,11 +252,11 @@ class Trace:
 
 
 def _human(n: float) -> str:
-    for unit in ("B", "KiB", "MiB"):
+    for unit in ("B", "KiB", "MiB", "GiB"):
         if n < 1024:
             return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
         n /= 1024
-    return f"{n:,.1f} GiB"
+    return f"{n:,.1f} TiB"
 
 
 def _table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
@@ -231,8 +268,55 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
                      + [fmt.format(*r) for r in rows])
 
 
-def _shape(a: Any) -> str:
-    return str(tuple(np.shape(a)))
+class _StandIn:
+    """A small copy of a model, and the way back from its shapes to the real ones.
+
+    The stand-in has the real model's layers (activations, norms, dropout, biases, loss,
+    dtype), but the batch and every width is a distinct prime from 11 up (a size of 1 stays
+    1), so each dimension of an array it makes says which size it is: ``real(a)`` is the
+    shape that array has in the real model, ``nbytes(a)`` its bytes there.
+    """
+
+    def __init__(self, model: MLP | Sequence[int] | dict[str, Any], batch: int, seed: int) -> None:
+        if isinstance(model, MLP):
+            spec = model.spec
+        elif isinstance(model, dict):
+            spec = model
+        else:
+            spec = {"layer_sizes": list(model), "activations": None}
+        real_sizes = list(spec["layer_sizes"])
+        if len(real_sizes) < 2 or not all(isinstance(n, (int, np.integer)) and not
+                                          isinstance(n, bool) and n >= 1 for n in real_sizes):
+            raise ValueError(f"layer sizes must be at least two positive integers; got {real_sizes}")
+        real_sizes = [int(n) for n in real_sizes]
+        primes = _primes(len(real_sizes) + 1)
+        probe = [1 if n == 1 else p for n, p in zip(real_sizes, primes[1:])]
+        self.B = 1 if batch == 1 else primes[0]
+        self.to_real = {self.B: int(batch), **dict(zip(probe, real_sizes))}
+        self.model = MLP(probe, spec["activations"], "he", seed, spec.get("dtype", "float32"),
+                         norm=spec.get("norm") or None, dropout=spec.get("dropout") or 0.0,
+                         bias=spec.get("bias", True), loss=spec.get("loss"))
+        self.itemsize = self.model.dtype.itemsize
+
+    def real(self, a: Any) -> tuple[int, ...]:
+        return tuple(self.to_real.get(int(d), int(d)) for d in np.shape(a))
+
+    def shape(self, a: Any) -> str:
+        return str(self.real(a))
+
+    def nbytes(self, a: np.ndarray) -> int:
+        return math.prod(self.real(a)) * a.itemsize
+
+
+def _primes(n: int) -> list[int]:
+    """The first n primes from 11 up (no small constant of a shape is one of them)."""
+    found: list[int] = []
+    k = 11
+    while len(found) < n:
+        if all(k % d for d in range(2, math.isqrt(k) + 1)):
+            found.append(k)
+        k += 1
+    return found
 
 
 def _sample_targets(model: MLP, B: int, rng: np.random.Generator) -> np.ndarray:
@@ -244,24 +328,27 @@ def _sample_targets(model: MLP, B: int, rng: np.random.Generator) -> np.ndarray:
     return rng.standard_normal((B, K))
 
 
-def trace(model: MLP | Sequence[int], batch_size: int = 64, seed: int = 0, *,
+def trace(model: MLP | Sequence[int] | dict[str, Any], batch_size: int = 64, seed: int = 0, *,
           batch: int | None = None) -> Trace:
-    """Trace ``model`` (an MLP, or layer sizes for a ReLU/softmax MLP) at ``batch_size``.
+    """Trace ``model`` at ``batch_size``: an MLP, its ``spec`` (a dict), or layer sizes for a
+    ReLU/softmax MLP. ``batch`` is the old name of ``batch_size``, still taken.
 
-    ``batch`` is the old name of ``batch_size``, still taken."""
+    Nothing of the real size is made, and the model is not touched: a small stand-in with
+    the same layers (every width and the batch a distinct prime) runs one forward and
+    backward pass, and each array it made is counted at the real sizes. So the tables of a
+    network too large for this computer's memory come out as well, at once.
+    """
     if batch is not None:
         batch_size = batch
     if (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
             or batch_size < 1):
         raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}")
-    if not isinstance(model, MLP):
-        model = MLP(model, seed=seed)
+    stand_in = _StandIn(model, int(batch_size), seed)
+    model, _shape = stand_in.model, stand_in.shape
     rng = np.random.default_rng(seed)
-    B, L = batch_size, len(model.layers)
-    X = rng.standard_normal((B, model.layer_sizes[0])).astype(model.dtype)
-    saved = model.state_dict()
-    model.loss_and_grad(X, _sample_targets(model, B, rng))
-    model.load_state_dict(saved)             # leave running statistics as they were
+    B, L = int(batch_size), len(model.layers)
+    X = rng.standard_normal((stand_in.B, model.layer_sizes[0])).astype(model.dtype)
+    model.loss_and_grad(X, _sample_targets(model, stand_in.B, rng))
 
     fwd, bwd = [("input", "a0 = X", _shape(X))], []
     for l, layer in enumerate(model.layers, 1):
@@ -309,13 +396,14 @@ def trace(model: MLP | Sequence[int], batch_size: int = 64, seed: int = 0, *,
         if layer.b is not None:
             bwd.append((f"db{l}", f"sum(dz{l}, axis=0)", _shape(layer.db)))
 
-    memory = _memory(model, X)
-    return Trace(B, fwd, bwd, model.count_params(), memory, model.dtype.itemsize, model.dtype.name)
+    memory = _memory(model, X, stand_in)
+    params = sum(math.prod(stand_in.real(p)) for p in model.params.values())
+    return Trace(B, fwd, bwd, params, memory, model.dtype.itemsize, model.dtype.name)
 
 
-def _memory(model: MLP, X: np.ndarray) -> dict[str, int]:
+def _memory(model: MLP, X: np.ndarray, stand_in: _StandIn) -> dict[str, int]:
     """Bytes held after a forward and backward, by kind (each array once), and what inference
-    needs."""
+    needs, at the real sizes."""
     counted = set()
 
     def total(arrays: Iterable[np.ndarray | None]) -> int:
@@ -323,7 +411,7 @@ def _memory(model: MLP, X: np.ndarray) -> dict[str, int]:
         for a in arrays:
             if a is not None and _key(a) not in counted:
                 counted.add(_key(a))
-                n += a.nbytes
+                n += stand_in.nbytes(a)
         return n
 
     layers = model.layers
@@ -342,9 +430,9 @@ def _memory(model: MLP, X: np.ndarray) -> dict[str, int]:
     mem["other caches (masks, norm and activation internals)"] = total(
         a for a in extra if isinstance(a, np.ndarray))
     mem["training total"] = sum(mem.values())
-    B = len(X)
     # the most a layer needs at once: its input and its output
-    live = max(B * (l.W.shape[1] + l.W.shape[0]) for l in layers) * X.itemsize
+    B = stand_in.real(X)[0]
+    live = max(B * sum(stand_in.real(l.W)) for l in layers) * X.itemsize
     mem["inference total"] = (mem["weights"] + mem["biases"] + mem.get("norm parameters (γ, β)", 0)
                               + mem.get("norm running statistics", 0) + live)
     return mem

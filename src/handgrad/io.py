@@ -65,6 +65,33 @@ def atomic_write(path: str | Path, data: bytes) -> None:
         raise
 
 
+def unwritable(path: str | Path, *, folder: bool = True) -> str | None:
+    """Why ``path`` (a folder, or a file with ``folder=False``) cannot be written, in one
+    line, or None when it can. Nothing is left behind: the folder that would hold it (or
+    the nearest one that exists, for a path still to be made) is tried with a temporary
+    file, removed at once."""
+    path = Path(path)
+    if path.exists():
+        if folder and not path.is_dir():
+            return f"{path} is a file, not a folder"
+        if not folder and path.is_dir():
+            return f"{path} is a folder, not a file"
+        where = path if folder else path.parent
+    else:
+        where = path.parent
+        while not where.exists() and where != where.parent:
+            where = where.parent
+        if not where.is_dir():
+            return f"cannot make {path}: {where} is a file, not a folder"
+    try:
+        fd, tmp = tempfile.mkstemp(dir=where, prefix=".handgrad-write-check-")
+    except OSError as e:
+        return f"cannot write to {path}: {where} does not take new files ({e.strerror or e})"
+    os.close(fd)
+    os.unlink(tmp)
+    return None
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -170,6 +197,26 @@ class Checkpoint:
 
     def history(self) -> History:
         return History(self.meta("history", []))
+
+    def input_range(self) -> tuple[float, float] | None:
+        """(lowest, highest) value among the training inputs, before any standardizing
+        (None for a checkpoint that does not say)."""
+        inputs = self.meta("inputs")
+        return None if inputs is None else (float(inputs["min"]), float(inputs["max"]))
+
+    def prepare(self, X: np.ndarray) -> np.ndarray:
+        """Inputs as the model took them in training: standardized with the training set's
+        mean and standard deviation when the run standardized its inputs."""
+        inputs = self.meta("inputs") or {}
+        if inputs.get("mean") is None:
+            if self.meta("recipe", {}).get("standardize"):
+                raise ValueError(f"{self.path} was trained on standardized inputs but does not "
+                                 "hold the statistics to standardize new ones (an older "
+                                 "checkpoint): train it again to use it here")
+            return X
+        mean = np.asarray(inputs["mean"], dtype=X.dtype)          # (d,)
+        std = np.asarray(inputs["std"], dtype=X.dtype)            # (d,)
+        return (X - mean) / std                                    # (n, d)
 
     def model(self, dtype: DTypeLike | None = None) -> Any:
         """The NumPy model (an MLP) with these weights and its generator's saved state."""

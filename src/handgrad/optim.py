@@ -22,6 +22,31 @@ from typing import Any, Protocol
 import numpy as np
 
 
+def _number(what: str, value: Any, *, low: float | None = None, high: float | None = None,
+            low_open: bool = False, high_open: bool = False, integer: bool = False) -> Any:
+    """``value`` when it is a finite number in the range, else a ValueError naming ``what``.
+
+    As torch.optim does, every hyperparameter is checked when the optimizer or schedule is
+    made, not when a step first uses it."""
+    kind = "an integer" if integer else "a finite number"
+    ok = (isinstance(value, (int, np.integer)) if integer else
+          isinstance(value, (int, float, np.integer, np.floating)))
+    ok = ok and not isinstance(value, bool) and math.isfinite(value)
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value < high if high_open else value <= high
+    if not ok:
+        bounds = []
+        if low is not None:
+            bounds.append(f"{'above' if low_open else 'at least'} {low:g}")
+        if high is not None:
+            bounds.append(f"{'below' if high_open else 'at most'} {high:g}")
+        raise ValueError(f"{what} must be {kind}" + (f" {' and '.join(bounds)}" if bounds else "")
+                         + f"; got {value!r}")
+    return value
+
+
 class Parametrized(Protocol):
     """What an optimizer updates: a model or module with ``params`` and ``grads``."""
 
@@ -45,9 +70,8 @@ class Optimizer:
     hyper: tuple[str, ...] = ()   # names of the hyperparameters saved in the state dict
 
     def __init__(self, lr: float) -> None:
-        if not lr > 0:
-            raise ValueError(f"learning rate must be positive; got {lr}")
-        self.lr = lr
+        self.lr = _number("learning rate", lr, low=0)
+
         self.t = 0          # steps taken
         self.state: dict[str, dict[str, np.ndarray]] = {}   # parameter name -> {slot: array}
         self._buffers: dict[str, np.ndarray] = {}  # name -> scratch array (not state: never saved)
@@ -116,6 +140,8 @@ class SGD(Optimizer):
     def __init__(self, lr: float = 0.01, momentum: float = 0.0, nesterov: bool = False,
                  weight_decay: float = 0.0) -> None:
         super().__init__(lr)
+        _number("momentum", momentum, low=0, high=1, high_open=True)
+        _number("weight_decay", weight_decay, low=0)
         if nesterov and momentum <= 0:
             raise ValueError("Nesterov momentum needs momentum > 0")
         self.momentum, self.nesterov, self.weight_decay = momentum, nesterov, weight_decay
@@ -158,6 +184,12 @@ class Adam(Optimizer):
     def __init__(self, lr: float = 1e-3, betas: Sequence[float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0) -> None:
         super().__init__(lr)
+        if len(tuple(betas)) != 2:
+            raise ValueError(f"betas must be two numbers (β1, β2); got {betas!r}")
+        for i, beta in enumerate(betas, 1):
+            _number(f"β{i} (betas[{i - 1}])", beta, low=0, high=1, high_open=True)
+        _number("eps", eps, low=0, low_open=True)
+        _number("weight_decay", weight_decay, low=0)
         self.betas, self.eps, self.weight_decay = tuple(betas), eps, weight_decay
 
     def update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
@@ -256,6 +288,11 @@ def _settings(cls: type[Optimizer]) -> list[str]:
     return [k for k in inspect.signature(cls.__init__).parameters if k not in ("self", "lr")]
 
 
+def optimizer_settings(name: str) -> list[str]:
+    """The settings (keyword arguments besides lr) the optimizer ``name`` takes."""
+    return _settings(optimizer_class(str(name).lower()))
+
+
 def make_optimizer(name: str, lr: float, **settings: Any) -> Optimizer:
     """An optimizer from its name in OPTIMIZERS ("sgd", "momentum", "nesterov", "adam", …).
 
@@ -316,7 +353,7 @@ class Schedule:
 
 class Constant(Schedule):
     def __init__(self, lr: float) -> None:
-        self.lr = lr
+        self.lr = _number("learning rate", lr, low=0)
 
     def __call__(self, t: int) -> float:
         return self.lr
@@ -333,7 +370,10 @@ class StepDecay(Schedule):
         return cls(lr, max(1, total_steps // 3), 0.1)
 
     def __init__(self, lr: float, step_size: int, gamma: float = 0.1) -> None:
-        self.lr, self.step_size, self.gamma = lr, step_size, gamma
+        _number("learning rate", lr, low=0)
+        _number("step_size", step_size, low=1, integer=True)
+        _number("gamma", gamma, low=0, low_open=True)
+        self.lr, self.step_size, self.gamma = lr, int(step_size), gamma
 
     def __call__(self, t: int) -> float:
         return self.lr * self.gamma ** (t // self.step_size)
@@ -350,7 +390,10 @@ class Cosine(Schedule):
         return cls(lr, max(1, total_steps - warmup_steps))
 
     def __init__(self, lr: float, total_steps: int, min_lr: float = 0.0) -> None:
-        self.lr, self.total_steps, self.min_lr = lr, total_steps, min_lr
+        _number("learning rate", lr, low=0)
+        _number("total_steps", total_steps, low=1, integer=True)
+        _number("min_lr", min_lr, low=0, high=lr)
+        self.lr, self.total_steps, self.min_lr = lr, int(total_steps), min_lr
 
     def __call__(self, t: int) -> float:
         frac = min(t, self.total_steps) / self.total_steps
@@ -366,7 +409,7 @@ class Warmup(Schedule):
 
     def __init__(self, after: Schedule | float, warmup_steps: int) -> None:
         self.after = after if isinstance(after, Schedule) else Constant(after)
-        self.warmup_steps = warmup_steps
+        self.warmup_steps = int(_number("warmup_steps", warmup_steps, low=0, integer=True))
 
     def __call__(self, t: int) -> float:
         if t < self.warmup_steps:

@@ -23,6 +23,7 @@ values they cycle. A hidden layer fixes it: XOR(x) = AND(OR(x), NAND(x)).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,8 +79,9 @@ class Perceptron:
     def __init__(self, n_inputs: int, lr: float = 1.0, seed: int | None = None) -> None:
         if int(n_inputs) != n_inputs or n_inputs < 1:
             raise ValueError(f"n_inputs must be a positive integer; got {n_inputs!r}")
-        if not lr > 0:
-            raise ValueError(f"lr must be positive; got {lr}")
+        if isinstance(lr, bool) or not isinstance(lr, (int, float, np.integer, np.floating)) \
+                or not (math.isfinite(lr) and lr > 0):
+            raise ValueError(f"lr must be positive and finite; got {lr!r}")
         self.n_inputs, self.lr, self.seed = int(n_inputs), float(lr), seed
         self.labels = (0, 1)
         self._reset()
@@ -134,38 +136,62 @@ class Perceptron:
 
     # --- learning ------------------------------------------------------------------------------
 
-    def fit(self, X: ArrayLike, y: ArrayLike, epochs: int = 100) -> Perceptron:
+    def fit(self, X: ArrayLike, y: ArrayLike, epochs: int = 100, *, stop_at_cycle: bool = False,
+            progress: bool = False) -> Perceptron:
         """Rosenblatt's rule from the starting weights; stops at the first epoch with no mistake.
 
         Returns self. ``mistakes`` counts the mistakes of each epoch, ``converged``
         says whether the last epoch had none, ``history`` keeps the weights after
-        each epoch (see ``cycle()``).
+        each epoch (see ``cycle()``). ``stop_at_cycle=True`` also stops at the first
+        epoch that ends where an earlier one did: from there the weights cycle for ever
+        and never converge. ``progress=True`` shows a progress bar (tqdm) on a terminal.
         """
         Xc = self._check_X(X)
         t, self.labels = self._check_y(y, len(Xc))
-        if int(epochs) != epochs or epochs < 1:
+        if isinstance(epochs, bool) or int(epochs) != epochs or epochs < 1:
             raise ValueError(f"epochs must be a positive integer; got {epochs!r}")
         self._reset()
         Xa = np.hstack([Xc, np.ones((len(Xc), 1))])        # (n, d + 1): the bias input is 1
         wb = np.r_[self.w, self.b]                         # (d + 1,): weights, then the bias
         states, path = [wb.copy()], [wb.copy()]
-        for _ in range(int(epochs)):
-            wrong = 0
-            for x, target in zip(Xa, t):
-                guess = 1 if x @ wb >= 0 else 0            # step(w·x + b)
-                if guess != target:
-                    wb += self.lr * (target - guess) * x   # w += lr (y - ŷ) x,  b += lr (y - ŷ)
-                    wrong += 1
-                path.append(wb.copy())
-            self.mistakes.append(wrong)
-            states.append(wb.copy())
-            if wrong == 0:
-                self.converged = True
-                break
-        self.w, self.b = wb[:-1].copy(), float(wb[-1])
-        self.history = np.array(states)                                # (epochs + 1, n + 1)
-        self.path = np.array(path)                                     # (updates + 1, n + 1)
+        seen = {self._state_key(wb): 0}
+        bar = _progress_bar(progress, int(epochs))
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):   # overflow: reported below
+                for epoch in range(1, int(epochs) + 1):
+                    wrong = 0
+                    for x, target in zip(Xa, t):
+                        guess = 1 if x @ wb >= 0 else 0            # step(w·x + b)
+                        if guess != target:
+                            wb += self.lr * (target - guess) * x   # w += lr (y - ŷ) x,  b += lr (y - ŷ)
+                            wrong += 1
+                        path.append(wb.copy())
+                    if not np.isfinite(wb).all():
+                        raise ValueError(f"the weights overflowed in epoch {epoch} at lr {self.lr:g}; "
+                                         "use a smaller learning rate")
+                    self.mistakes.append(wrong)
+                    states.append(wb.copy())
+                    if bar is not None:
+                        bar.update()
+                    if wrong == 0:
+                        self.converged = True
+                        break
+                    if stop_at_cycle and seen.setdefault(self._state_key(wb), epoch) != epoch:
+                        break
+        finally:
+            if bar is not None:
+                bar.close()
+            self.w, self.b = wb[:-1].copy(), float(wb[-1])
+            self.history = np.array(states)                                # (epochs + 1, n + 1)
+            self.path = np.array(path)                                     # (updates + 1, n + 1)
         return self
+
+    def _state_key(self, wb: np.ndarray, decimals: int = 9) -> bytes:
+        """The weights in units of the learning rate, rounded: equal keys, equal states.
+
+        From a zero start every weight is lr times a sum of inputs, so the run's states
+        are those of lr = 1 scaled by lr: in units of lr they compare at any rate."""
+        return (np.round(wb / self.lr, decimals) + 0.0).tobytes()       # + 0.0: -0.0 is 0.0
 
     def decision_function(self, X: ArrayLike) -> np.ndarray:
         """w·x + b for a batch (n, n_inputs) -> (n,)."""
@@ -193,14 +219,15 @@ class Perceptron:
         An epoch's dynamics depend only on the weights it starts from (the
         examples come in the same order), so once the weights after epoch j equal
         those after an earlier epoch i, epochs i+1..j repeat for ever: a cycle of
-        period j - i. Weights are compared rounded to ``decimals`` places. A run
-        that converged has no cycle (its last epoch changed nothing).
+        period j - i. Weights are compared in units of the learning rate, rounded to
+        ``decimals`` places. A run that converged has no cycle (its last epoch changed
+        nothing).
         """
         if self.converged:
             return None
         first: dict[bytes, int] = {}
-        for j, state in enumerate(np.round(self.history, decimals) + 0.0):   # + 0.0: -0.0 is 0.0
-            i = first.setdefault(state.tobytes(), j)
+        for j, state in enumerate(self.history):
+            i = first.setdefault(self._state_key(state, decimals), j)
             if i != j:
                 n = (len(self.path) - 1) // max(len(self.history) - 1, 1)    # examples per epoch
                 return Cycle(start=i, period=j - i, states=self.history[i:j].copy(),
@@ -271,13 +298,15 @@ def xor_by_hand(steepness: float = 20.0) -> MLP:
     return model
 
 
-def gate_report(gate: str, epochs: int = 1000, lr: float = 1.0) -> str:
+def gate_report(gate: str, epochs: int = 1000, lr: float = 1.0, progress: bool = False) -> str:
     """Printable text: the perceptron trained on a logic gate (and, or, nand, xor), epoch by
-    epoch, with the verdict: converged, or not and the cycle its weights fell into."""
+    epoch, with the verdict: converged, or not and the cycle its weights fell into (training
+    stops there: a cycle never ends). ``progress`` shows a progress bar on a terminal."""
     key = str(gate).lower()
     if key not in GATES:
         raise ValueError(f"unknown gate {gate!r}; valid gates: {', '.join(GATES)}")
-    p = Perceptron(2, lr=lr).fit(GATE_INPUTS, GATES[key], epochs=epochs)
+    p = Perceptron(2, lr=lr).fit(GATE_INPUTS, GATES[key], epochs=epochs, stop_at_cycle=True,
+                                 progress=progress)
     lines = [f"perceptron on {key.upper()} (step function, lr {lr:g}, zero start, "
              "examples in order)", ""]
     lines.append(" x1  x2  target  predicted")
@@ -290,14 +319,25 @@ def gate_report(gate: str, epochs: int = 1000, lr: float = 1.0) -> str:
         lines.append(f"converged after {p.epochs_} epochs (the last one without a mistake)")
     else:
         c = p.cycle()
-        verdict = f"did not converge in {p.epochs_} epochs"
-        if c is not None:
-            verdict += f"; weights cycle with period {c.period} (from epoch {c.start} on)"
-        lines.append(verdict)
-        if c is not None:
+        if c is None:
+            lines.append(f"did not converge in {p.epochs_} epochs")
+        else:
+            lines.append(f"did not converge; weights cycle with period {c.period} (from epoch "
+                         f"{c.start} on), so it never will: stopped after epoch {p.epochs_}")
             turn = " -> ".join("(" + ", ".join(f"{v:g}" for v in s) + ")" for s in c.path)
             lines.append(f"one turn, (w1, w2, b) after each example: {turn}")
         if key == "xor":
             lines.append("no line separates XOR's classes; a hidden layer does: "
                          "XOR = AND(OR, NAND)")
     return "\n".join(lines)
+
+
+def _progress_bar(progress: bool, total: int):
+    """A tqdm bar over epochs on a terminal (None without ``progress`` or without tqdm)."""
+    if not progress:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:   # tqdm is a dependency, but the perceptron works without it
+        return None
+    return tqdm(total=total, unit="epoch", leave=False, dynamic_ncols=True, disable=None)

@@ -62,6 +62,77 @@ def resolve(preset=None, **overrides):
     return recipe
 
 
+# What a resumed run may set anew. Everything else is the run itself, and a resumed run is
+# that run continued, bit for bit:
+#   the data      dataset, val_fraction, standardize, seed: which examples, their split, order
+#   the model     layers, activation, norm, dropout, init: the checkpoint's weights are its
+#   the steps     optimizer, momentum, nesterov, weight_decay: the checkpoint holds their state
+#                 (velocities, moments); lr, schedule, warmup_epochs: the learning-rate plan,
+#                 which set the rate of every step so far and is saved with the run;
+#                 batch_size, clip_norm: how each step is taken (the schedule counts steps)
+# A change there would make the history and the checkpoint describe a run that never was.
+RESUMABLE = {
+    "epochs": "the total the run should reach",
+    "early_stopping": "a patience: when to stop, not how a step is taken",
+    "divergence_factor": "a safety stop, not how a step is taken",
+    "backend": "who computes the steps; a checkpoint loads into any backend",
+}
+
+
+def _same_setting(key, value):
+    """A setting's value in one spelling, so that equal settings compare equal."""
+    from .data import canonical_name
+    from .nn.activations import ACTIVATION_ALIASES
+    if isinstance(value, str):
+        value = value.lower()
+        if key in ("norm", "schedule") and value in ("none", "constant"):
+            return None
+        if key == "activation":
+            return ACTIVATION_ALIASES.get(value, value)
+        if key == "dataset":
+            return canonical_name(value)
+    if key == "layers" and value is not None:
+        return [int(n) for n in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, (int, float)):
+        return float(value)
+    return value
+
+
+def saved_settings(ckpt):
+    """The recipe a checkpoint's run was trained with, its layers read from its spec when the
+    recipe left them to the default."""
+    recipe = dict(ckpt.meta("recipe", {}))
+    if recipe.get("layers") is None:
+        recipe["layers"] = list(ckpt.spec["layer_sizes"])
+    return recipe
+
+
+def resume_conflicts(saved, asked):
+    """The settings in ``asked`` that a resumed run may not change from ``saved``, the
+    run's own recipe: a list of (name, the run's value, the value asked for).
+
+    ``asked`` may be a whole recipe: None for the dataset, layers, weight decay, batch size
+    or epochs is their default, which the run filled in (elsewhere None is a value: no norm,
+    no schedule, no clipping, no early stopping). Early stopping may change its
+    patience but not be turned on in a run that had none: the best weights of its earlier
+    epochs were not kept.
+    """
+    conflicts = []
+    for key, value in asked.items():
+        if key not in DEFAULTS or key == "schedule_epochs":
+            continue
+        if value is None and key in ("dataset", "layers", "weight_decay", "batch_size", "epochs"):
+            continue                          # None there is the default, which the run filled
+        was = saved.get(key, DEFAULTS[key])
+        if key == "early_stopping" and value is not None and was is None:
+            conflicts.append((key, was, value))
+        elif key not in RESUMABLE and _same_setting(key, value) != _same_setting(key, was):
+            conflicts.append((key, was, value))
+    return conflicts
+
+
 def did_you_mean(name, choices):
     """' (did you mean 'lesson'?)' for the closest choice, or '' when none is close."""
     from difflib import get_close_matches
@@ -70,22 +141,37 @@ def did_you_mean(name, choices):
 
 
 def load_data(recipe, data_dir=None):
-    """(dataset, (X_train, y_train), (X_val, y_val)) for a recipe."""
+    """(dataset, (X_train, y_train), (X_val, y_val), inputs) for a recipe.
+
+    ``inputs`` describes the training inputs for the checkpoint: their lowest and highest
+    value (``predict`` refuses inputs far outside them) and, when the recipe standardizes,
+    the mean and standard deviation that new inputs need too.
+    """
     data = load_dataset(recipe["dataset"], data_dir=data_dir, seed=recipe["seed"])
     X, y = data.X_train, data.y_train
     if recipe["val_fraction"]:
         X, y, X_val, y_val = train_val_split(X, y, recipe["val_fraction"], seed=recipe["seed"])
+        if len(X) == 0 or len(X_val) == 0:
+            empty = "training" if len(X) == 0 else "validation"
+            raise ValueError(f"val_fraction {recipe['val_fraction']:g} of the {len(X) + len(X_val):,} "
+                             f"{data.name} training examples leaves the {empty} set empty")
     else:                      # validate on the test set: nothing is tuned on it by default
         X_val, y_val = data.X_test, data.y_test
+    inputs = {"min": float(X.min()), "max": float(X.max()), "mean": None, "std": None}
     if recipe["standardize"]:
         s = Standardizer().fit(X)
         X, X_val = s.transform(X), s.transform(X_val)
         data.X_test = s.transform(data.X_test)
-    return data, (X, y), (X_val, y_val)
+        inputs.update(mean=s.mean.tolist(), std=s.std.tolist())
+    return data, (X, y), (X_val, y_val), inputs
 
 
 def build(recipe, n_features, n_classes, steps_per_epoch):
-    """(model, optimizer, schedule) for a recipe, on its backend."""
+    """(model, optimizer, schedule) for a recipe, on its backend.
+
+    What the recipe left to defaults (the layers, the optimizer's momentum, Nesterov and
+    weight decay) is filled in ``recipe`` with the values used, for the checkpoint to record.
+    """
     sizes = list(recipe["layers"] or [n_features, 256, n_classes])
     if sizes[0] != n_features or sizes[-1] != n_classes:
         raise ValueError(f"{recipe['dataset']} needs {n_features} inputs and {n_classes} outputs; "
@@ -95,6 +181,9 @@ def build(recipe, n_features, n_classes, steps_per_epoch):
                 seed=recipe["seed"], norm=recipe["norm"], dropout=recipe["dropout"])
     opt = optim.make_optimizer(recipe["optimizer"], recipe["lr"], momentum=recipe["momentum"],
                                nesterov=recipe["nesterov"], weight_decay=recipe["weight_decay"])
+    recipe["layers"] = sizes
+    recipe.update({k: getattr(opt, k) for k in ("momentum", "nesterov", "weight_decay")
+                   if hasattr(opt, k)})
     schedule = optim.make_schedule(recipe["schedule"], recipe["lr"],
                                    recipe["epochs"] * steps_per_epoch,
                                    recipe["warmup_epochs"] * steps_per_epoch)
@@ -126,25 +215,35 @@ def run_recipe(recipe, data_dir=None, checkpoint=None, resume=False, verbose=Fal
     ``write_checkpoint=False`` reads ``checkpoint`` to resume but never writes it
     (the workers of a data-parallel run other than the first).
     """
-    data, (X, y), (X_val, y_val) = load_data(recipe, data_dir)
+    data, (X, y), (X_val, y_val), inputs = load_data(recipe, data_dir)
     recipe = dict(recipe, epochs=recipe["epochs"] or (5 if len(X) > 10_000 else 30),
                   batch_size=recipe["batch_size"] or (128 if len(X) > 10_000 else 16))
-    if not resume:
+    if resume:
+        if checkpoint is None or not Path(checkpoint).is_file():
+            raise FileNotFoundError(f"nothing to resume: no checkpoint at {checkpoint}")
+        ckpt = load_checkpoint(checkpoint)
+        conflicts = resume_conflicts(saved_settings(ckpt), recipe)
+        if conflicts:
+            raise ValueError("a resumed run keeps the settings it began with; asked to change "
+                             + ", ".join(f"{k} from {was!r} to {now!r}" for k, was, now in conflicts)
+                             + f" (only {', '.join(RESUMABLE)} may change)")
+        done = len(ckpt.history())
+        if done >= recipe["epochs"]:
+            raise ValueError(f"the run in {Path(checkpoint).parent} already has {done} "
+                             f"epochs; nothing to do. Ask for more with --epochs "
+                             f"(e.g. --epochs {done + 5}).")
+    else:
         recipe["schedule_epochs"] = recipe["epochs"]
+        if recipe["warmup_epochs"] >= recipe["epochs"]:
+            raise ValueError(f"a warm-up of {recipe['warmup_epochs']} epochs does not fit in a run "
+                             f"of {recipe['epochs']}: the rate would never reach {recipe['lr']:g}")
     steps = math.ceil(len(X) / recipe["batch_size"])
     model, opt, schedule = build(recipe, data.n_features, data.n_classes, steps)
     if wrap is not None:
         model, opt = wrap(model, opt, recipe)
     history, notes = None, []
     if resume:
-        if checkpoint is None or not Path(checkpoint).is_file():
-            raise FileNotFoundError(f"nothing to resume: no checkpoint at {checkpoint}")
-        ckpt = load_checkpoint(checkpoint)
         history = ckpt.history()
-        if len(history) >= recipe["epochs"]:
-            raise ValueError(f"the run in {Path(checkpoint).parent} already has {len(history)} "
-                             f"epochs; nothing to do. Ask for more with --epochs "
-                             f"(e.g. --epochs {len(history) + 5}).")
         model.load_state_dict(ckpt.state)
         opt.load_state_dict(ckpt.optimizer().state_dict())
         model.rng.bit_generator.state = ckpt.meta("rng")
@@ -155,9 +254,10 @@ def run_recipe(recipe, data_dir=None, checkpoint=None, resume=False, verbose=Fal
             schedule = saved
             if planned and recipe["epochs"] > planned:
                 past_end = schedule(opt.t + (recipe["epochs"] - planned) * steps)
+                extra = (f"epoch {planned + 1} runs" if recipe["epochs"] == planned + 1 else
+                         f"epochs {planned + 1}-{recipe['epochs']} run")
                 notes.append(f"the learning-rate schedule was planned for {planned} epochs and is "
-                             f"kept: epochs {planned + 1}-{recipe['epochs']} run at the rate it "
-                             f"gives past its end ({past_end:.3g})")
+                             f"kept: {extra} at the rate it gives past its end ({past_end:.3g})")
         recipe["schedule_epochs"] = planned
     for note in notes:
         log(f"note: {note}")
@@ -166,7 +266,7 @@ def run_recipe(recipe, data_dir=None, checkpoint=None, resume=False, verbose=Fal
                     early_stopping=recipe["early_stopping"], clip_norm=recipe["clip_norm"],
                     checkpoint=checkpoint if write_checkpoint else None, history=history,
                     verbose=verbose, progress=progress,
-                    log=log, callbacks=callbacks, extra={"recipe": recipe},
+                    log=log, callbacks=callbacks, extra={"recipe": recipe, "inputs": inputs},
                     divergence_factor=recipe.get("divergence_factor", 1e3))
     return Run(model, history, data, model.score(data.X_test, data.y_test), notes)
 

@@ -203,7 +203,8 @@ def train(model: Model, X: ArrayLike, y: ArrayLike, *, epochs: int,
                 last = s + batch_size >= n
                 if clip_norm is not None or last:    # the norm costs a pass over every gradient
                     grad_norm = _clip_or_measure(model, clip_norm)
-                optimizer.step(model)
+                with np.errstate(over="ignore", invalid="ignore"):   # the next loss tells
+                    optimizer.step(model)
                 total_loss += loss * len(xb)
                 if bar is not None:
                     bar.update()

@@ -56,7 +56,8 @@ def list_():
 
 def _options(default_out):
     def wrap(fn):
-        fn = click.option("--seed", default=0, show_default=True, help="Seed of every experiment.")(fn)
+        fn = click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0),
+                          help="Seed of every experiment.")(fn)
         fn = click.option("--quick", is_flag=True,
                           help="Smaller data and fewer steps (the whole lab in about 3 minutes); "
                                "without MNIST, the 8x8 digits stand in.")(fn)

@@ -304,7 +304,7 @@ def backward_cost(quick=False, seed=0, sizes=(784, 256, 128, 10), batch=256, rep
     for mode in titles:
         model = MLP(list(sizes), seed=seed)
         model.layers[0].needs_input_grad = mode != "handgrad"
-        flops = matmul_flops(trace(model, batch=batch), first_input_grad=mode != "handgrad")
+        flops = matmul_flops(trace(model, batch_size=batch), first_input_grad=mode != "handgrad")
         fwd_t, bwd_t = layer_times(model, X, y, repeats)
         out[mode] = (flops, fwd_t, bwd_t)
     f_all, ft, bt = out["every layer"]

@@ -9,10 +9,12 @@
 a user can cause is one line (exit 1, or 2 for a bad command line).
 """
 
+import math
 from pathlib import Path
 
 import click
 
+from ..io import unwritable
 from .checking import PASSED
 from .exercises import all_exercises, get
 from .grade import GradeError, grade, summary_lines
@@ -22,6 +24,8 @@ from .workspace import DEFAULT_DIR, Workspace, WorkspaceError
 
 
 def _workspace(directory):
+    if directory is None:            # `handgrad learn --dir DIR list`: the group's --dir
+        directory = click.get_current_context().meta.get("handgrad.learn.dir")
     try:
         ws = Workspace.find(directory)
     except WorkspaceError as e:
@@ -44,6 +48,13 @@ def _exercises(ctx, param, values):
     return [_exercise(ctx, param, v) for v in values]
 
 
+def _seconds(ctx, param, value):
+    """A time limit: a finite number of seconds (click's FloatRange lets NaN and infinity in)."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"expected a finite number of seconds; got {value}")
+    return value
+
+
 def _dir_option(fn):
     return click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
                         default=None, help="The workspace [default: the one the current folder "
@@ -62,6 +73,7 @@ def learn(ctx, directory, start):
     it; type h for a hint, l for the list, n / p for the next / previous exercise, c to
     check again, q to quit. Start with `handgrad learn init`.
     """
+    ctx.meta["handgrad.learn.dir"] = directory
     if ctx.invoked_subcommand is not None:
         return
     ws = _workspace(directory)
@@ -97,7 +109,7 @@ def list_(directory):
 @learn.command()
 @click.argument("ids", nargs=-1, callback=_exercises)
 @click.option("--all", "every", is_flag=True, help="Check every exercise.")
-@click.option("--timeout", type=click.FloatRange(0, min_open=True), default=None,
+@click.option("--timeout", type=click.FloatRange(0, min_open=True), default=None, callback=_seconds,
               help="Seconds your code may run per exercise [each exercise's own: 10 to 40].")
 @_dir_option
 def check(ids, every, timeout, directory):
@@ -183,7 +195,7 @@ def reset(exercise, directory):
               help="Also every message, as JSON [default: next to --out, .json].")
 @click.option("--jobs", type=click.IntRange(1), default=2, show_default=True,
               help="Workspaces graded at a time.")
-@click.option("--timeout", type=click.FloatRange(0, min_open=True), default=None,
+@click.option("--timeout", type=click.FloatRange(0, min_open=True), default=None, callback=_seconds,
               help="Seconds a submission's code may run per exercise [each exercise's own].")
 @click.option("--memory", "memory_mb", type=click.IntRange(256), default=2048, show_default=True,
               help="MiB of memory a submission may use.")
@@ -195,16 +207,23 @@ def reset(exercise, directory):
 def grade_(submissions, out, json_path, jobs, timeout, memory_mb, only, no_bwrap, quiet):
     """Grade SUBMISSIONS, a folder with one workspace per student, into a CSV and a JSON."""
     chosen = None
-    if only:
+    if only is not None:
+        items = only.split(",")
+        if any(not k.strip() for k in items):
+            raise click.BadParameter(f"an empty name in {only!r}; expected names or numbers "
+                                     "like relu,8", param_hint="--only")
         try:
-            chosen = [get(k) for k in only.split(",") if k.strip()]
+            chosen = [get(k.strip()) for k in items]
         except KeyError as e:
             raise click.BadParameter(e.args[0], param_hint="--only") from None
     json_path = json_path or out.with_suffix(".json")
     for path in (out, json_path):
-        if not path.parent.exists():
+        if not path.parent.is_dir():
             raise click.ClickException(f"cannot write {path}: the folder {path.parent} does not "
                                        "exist")
+        why = unwritable(path, folder=False)
+        if why:
+            raise click.ClickException(why)
     try:
         summary = grade(submissions, out, json_path, jobs=jobs, seconds=timeout,
                         memory_mb=memory_mb, only=chosen, use_bwrap=not no_bwrap,

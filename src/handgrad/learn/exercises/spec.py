@@ -150,7 +150,7 @@ def check_linear_backward(L: Learner) -> None:
 @lru_cache(maxsize=8)
 def counted(sizes: tuple[int, ...], B: int) -> tuple[int, Trace]:
     """handgrad's parameter count and memory trace for these sizes and batch."""
-    return MLP(list(sizes), seed=0).count_params(), trace(list(sizes), batch=B)
+    return MLP(list(sizes), seed=0).count_params(), trace(list(sizes), batch_size=B)
 
 
 @exercise(
