@@ -105,12 +105,8 @@ def elongated_bowl(quick: bool = False, seed: int = 0, kappas: tuple[float, floa
         budget = int(8 * k + 2000)
         for name, opt in settings.items():
             results[k, name] = bowl_steps(k, opt, budget, start, tol)
-        best = None
-        for lr in (1e-3, 1e-2, 1e-1):
-            got = bowl_steps(k, Adam(lr), budget, start, tol)
-            if got[0] is not None and (best is None or got[0] < best[0]):
-                best = got
-        results[k, "Adam"] = best or bowl_steps(k, Adam(1e-2), budget, start, tol)
+        tried = [bowl_steps(k, Adam(lr), budget, start, tol) for lr in (1e-3, 1e-2, 1e-1)]
+        results[k, "Adam"] = min(tried, key=lambda got: math.inf if got[0] is None else got[0])
     small, big = kappas
 
     def steps(k: float, m: str) -> float:
@@ -205,7 +201,7 @@ def dropout_ensemble(quick: bool = False, seed: int = 0, p: float = 0.5, epochs:
     samples = samples or (32 if quick else 64)
     n_train = 5000 if quick else 30000
     data = mnist(n_train, 1000)
-    agree, gap = [], []
+    agree, gap, accs = [], [], []
     for s in range(seed, seed + 5):
         model = MLP([784, 256, 256, 10], seed=s, dropout=p)
         fit(model, data.X_train, data.y_train, batch_size=64, epochs=epochs, lr=0.1)
@@ -213,7 +209,9 @@ def dropout_ensemble(quick: bool = False, seed: int = 0, p: float = 0.5, epochs:
         p_avg = mc_dropout(model, data.X_test, samples).mean(axis=0)       # (n, K)
         agree.append(float(np.mean(p_eval.argmax(1) == p_avg.argmax(1))))
         acc_eval = float(np.mean(p_eval.argmax(1) == data.y_test))
-        gap.append(abs(acc_eval - float(np.mean(p_avg.argmax(1) == data.y_test))))
+        acc_avg = float(np.mean(p_avg.argmax(1) == data.y_test))
+        gap.append(abs(acc_eval - acc_avg))
+        accs.append((acc_eval, acc_avg))
     agree_s, gap_s = Sample(agree), Sample([max(g, 1e-4) for g in gap], log=True)
     r = Result()
     r.setups = {"ours": f"MNIST ({n_train:,} training images, {epochs} epochs), 784 → 256 → 256 → 10, "
@@ -236,15 +234,25 @@ def dropout_ensemble(quick: bool = False, seed: int = 0, p: float = 0.5, epochs:
              "an approximation, close while the network is not too non-linear.")
 
     def draw(plt):
-        fig, ax = plt.subplots(figsize=(6.5, 3.6))
-        dot_strip(ax, {"same label (%)": [100 * a for a in agree],
-                       "accuracy gap (points)": [100 * g for g in gap]},
-                  [COLORS["relu"], COLORS["tanh"]], "per seed")
-        ax.set_title("Evaluation mode against the average of sampled networks")
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.6))
+        dot_strip(a1, {"same label": [100 * a for a in agree]}, [COLORS["relu"]],
+                  "images given the same label (%)", said=95, said_label="95 %")
+        a1.set_title("Evaluation mode and the average: the same labels?")
+        for i, (e, a) in enumerate(accs):
+            a2.plot([0, 1], [100 * e, 100 * a], "o-", color=COLORS["relu"], alpha=0.7,
+                    label="one seed" if i == 0 else None)
+        a2.set_xticks([0, 1], ["evaluation mode", f"average of {samples}"])
+        a2.set(xlim=(-0.4, 1.4), ylabel="test accuracy (%)", title="Their accuracies, seed by seed")
+        a2.legend()
         return fig
 
     r.plots["ensemble"] = draw
     return r
+
+
+def scaled(scale: float) -> Any:
+    """Weights N(0, scale²) in every layer, whatever its fan-in."""
+    return lambda rng, d_out, d_in: scale * rng.standard_normal((d_out, d_in))
 
 
 @experiment(
@@ -266,13 +274,12 @@ def normalization_grid(quick: bool = False, seed: int = 0, norms: tuple[str, str
     scales = list(np.geomspace(1e-3, 1, 4))
     sizes = [784] + [width] * (depth - 1) + [10]
     chosen = range(seed, seed + seeds)
-    acc = {n: np.zeros((len(chosen), len(rates), len(scales))) for n in set(norms)}
-    for n in set(norms):
+    acc = {n: np.zeros((len(chosen), len(rates), len(scales))) for n in dict.fromkeys(norms)}
+    for n in acc:
         for a, s in enumerate(chosen):
             for i, lr in enumerate(rates):
                 for j, sc in enumerate(scales):
-                    model = MLP(sizes, seed=s, norm=None if n == "none" else n,
-                                init_method=lambda rng, o, i_, sc=sc: sc * rng.standard_normal((o, i_)))
+                    model = MLP(sizes, seed=s, norm=None if n == "none" else n, init_method=scaled(sc))
                     w = fit(model, data.X_train, data.y_train, batch_size=50, epochs=4, lr=lr)
                     acc[n][a, i, j] = 0.0 if w.diverged_at else model.score(data.X_test, data.y_test)
     best = max(float(v.max()) for v in acc.values())
@@ -310,7 +317,9 @@ def normalization_grid(quick: bool = False, seed: int = 0, norms: tuple[str, str
                             color="white" if m[i, j] < 60 else "black")
             ax.set_xticks(range(len(scales)), [fmt(float(s)) for s in scales], fontsize=8)
             ax.set_yticks(range(len(rates)), [num(x) for x in rates])
-            ax.set(xlabel="weight scale", title=f"{n}: held-out accuracy (%)")
+            name = "no norm" if n == "none" else {"batch": "BatchNorm", "layer": "LayerNorm",
+                                                  "rms": "RMSNorm"}[n]
+            ax.set(xlabel="weight scale", title=f"{name}: held-out accuracy (%, mean of {seeds} seeds)")
             ax.grid(False)
         axes[0][0].set_ylabel("learning rate")
         return fig
@@ -331,7 +340,7 @@ def practical_checks(quick: bool = False, seed: int = 0, tiny_steps: int = 300, 
     batch 128, 150 steps), per layer the median of ‖ΔW‖/‖W‖ over the steps; 5 seeds."""
     data = mnist(12800, 1000)
     seeds = range(seed, seed + 5)
-    final, ratios = [], []
+    final, ratios, medians = [], [], []
     for s in seeds:
         model = MLP([784, 256, 10], seed=s)
         w = fit(model, data.X_train[:10], data.y_train[:10], batch_size=None, steps=tiny_steps,
@@ -348,6 +357,7 @@ def practical_checks(quick: bool = False, seed: int = 0, tiny_steps: int = 300, 
 
         fit(model, data.X_train, data.y_train, batch_size=128, steps=150, lr=lr, on_step=after)
         meds = [float(np.median(v)) for v in per]
+        medians.append(meds)
         ratios.append(max(abs(math.log10(m / 1e-3)) if m > 0 else math.inf for m in meds))
     loss = Sample(final, log=True)
     worst = Sample(ratios)
@@ -372,10 +382,15 @@ def practical_checks(quick: bool = False, seed: int = 0, tiny_steps: int = 300, 
              "holds, far above it the updates swamp the weights.")
 
     def draw(plt):
-        fig, ax = plt.subplots(figsize=(6.5, 3.6))
-        dot_strip(ax, {"tiny-batch loss": final}, [COLORS["relu"]], "loss after the tiny-batch run", log=True)
-        threshold_line(ax, 0.01, "0.01")
-        ax.set_title("Overfitting 10 images, one dot per seed")
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.6))
+        dot_strip(a1, {"10 images": final}, [COLORS["relu"]], "loss after the tiny-batch run", log=True)
+        threshold_line(a1, 0.01, "0.01")
+        a1.set_title("Overfitting 10 images, one dot per seed")
+        dot_strip(a2, {f"layer {i + 1}": [m[i] for m in medians] for i in range(len(medians[0]))},
+                  [COLORS["relu"], COLORS["tanh"]], "median ‖ΔW‖ / ‖W‖ per step", log=True)
+        a2.axhspan(1e-4, 1e-2, color=COLORS["nesterov"], alpha=0.1)
+        threshold_line(a2, 1e-3, "1e-3")
+        a2.set_title(f"The update-to-weight ratio at lr {num(lr)}")
         return fig
 
     r.plots["checks"] = draw

@@ -4,6 +4,7 @@ parameter counts, the loss at initialization and the scale of the weights."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -232,7 +233,9 @@ def tanh_saturation(quick: bool = False, seed: int = 0, depth: int = 50, width: 
     seeds = range(seed, seed + 5)
     ways = {"large weights": (weight_gain, 0.0), "large biases": (1.0, bias_std),
             "unsaturated (Xavier)": (1.0, 0.0)}
-    norms, ratio, size = {}, {}, {}
+    norms: dict[str, np.ndarray] = {}
+    ratio: dict[str, list[float]] = {}
+    size: dict[str, float] = {}
     for name, (gain, b) in ways.items():
         ratio[name] = []
         for s in seeds:
@@ -314,6 +317,7 @@ def backward_signal(model: MLP, X: np.ndarray, y: np.ndarray) -> np.ndarray:
     grad = out.backward_delta(delta)                         # (B, n) dL/da of the last hidden layer
     norms = []
     for layer in reversed(model.layers[:-1]):
+        assert grad is not None                              # every layer here passes it on
         norms.append(float(np.linalg.norm(grad)))
         layer.needs_input_grad = True
         grad = layer.backward(grad)                          # (B, n) one layer further back
@@ -339,7 +343,10 @@ def relu_100_layers(quick: bool = False, seed: int = 0, depth: int = 100, width:
     zz = np.random.default_rng(seed).standard_normal((64, width))
     act.forward(zz)
     dev = float(np.max(np.abs(act.backward(np.ones_like(zz)) - (zz > 0))))
-    ratio, norms, active, dw = {}, {}, {}, {}
+    ratio: dict[float, list[float]] = {}
+    norms: dict[float, np.ndarray] = {}
+    active: dict[float, float] = {}
+    dw: dict[float, float] = {}
     for g in (gain, 1.0) if gain != 1.0 else (gain,):
         ratio[g] = []
         for s in seeds:
@@ -533,7 +540,7 @@ def mnist_first_loss(quick: bool = False, seed: int = 0, init: str = "he") -> Re
     code draws it, then PyTorch's default init and N(0, 1) weights."""
     data = mnist()
     seeds = range(seed, seed + (5 if quick else 10))
-    inits = {init: init, "PyTorch's default": torch_default_init, "N(0, 1)": "normal"}
+    inits: dict[str, Any] = {init: init, "PyTorch's default": torch_default_init, "N(0, 1)": "normal"}
     first: dict[str, list[float]] = {k: [] for k in inits}
     for s in seeds:
         idx = np.random.default_rng((s, 7)).permutation(len(data.X_train))[:128]
@@ -589,12 +596,12 @@ def stack_stds(gain: float, depth: int, width: int, seed: int, activation: str =
     """The std of every layer's output through ``depth`` layers of ``width`` with weights
     N(0, gain/width) and no bias, on a batch of N(0, 1) inputs; NaN once not finite."""
     rng = np.random.default_rng((seed, 8))
-    x = rng.standard_normal((batch, width)).astype(dtype)              # (B, n)
+    x: np.ndarray = rng.standard_normal((batch, width)).astype(dtype)   # (B, n)
     act = get_activation(activation)
     out = []
     with np.errstate(all="ignore"):
         for _ in range(depth):
-            W = (math.sqrt(gain / width) * rng.standard_normal((width, width))).astype(dtype)
+            W: np.ndarray = (math.sqrt(gain / width) * rng.standard_normal((width, width))).astype(dtype)
             x = act.forward(x @ W.T)                                   # (B, n)
             s = float(x.astype(np.float64).std()) if np.isfinite(x).all() else math.nan
             out.append(s)

@@ -360,7 +360,7 @@ def three_backends(quick: bool = False, seed: int = 0, nudge: float = 0.0) -> Re
                    "'handgrad[mlx]'")
     X, y = lesson_blobs(seed)
     runs: dict[str, Watched] = {}
-    states = {}
+    states: dict[str, Any] = {}
     with framework_threads(1):
         for backend in ("numpy", *installed):
             train_backend(backend, X, y, seed, nudge, runs, states)
@@ -417,12 +417,9 @@ def three_backends(quick: bool = False, seed: int = 0, nudge: float = 0.0) -> Re
 
 def train_backend(backend: str, X: np.ndarray, y: np.ndarray, seed: int, nudge: float,
                   runs: dict[str, Watched], states: dict[str, Any]) -> None:
-    """The blob network in one backend, driven by handgrad's loop."""
-    model = MLP([4, 16, 3], seed=seed)
-    if backend == "numpy":
-        net, opt = model, SGD(0.05)
-    else:
-        net, opt = trainable(backend, model, SGD(0.05 * (1 + nudge)))
+    """The blob network in one backend through its adapter, driven by handgrad's loop."""
+    lr = 0.05 if backend == "numpy" else 0.05 * (1 + nudge)
+    net, opt = trainable(backend, MLP([4, 16, 3], seed=seed), SGD(lr))
     runs[backend] = fit(net, X, y, batch_size=32, steps=STEPS, optimizer=opt, X_eval=X, y_eval=y, every=100)
     states[backend] = net.state_dict()
 
@@ -448,19 +445,25 @@ def framework_threads(n: int) -> Any:
 def mnist_run(seed: int, weight_decay: float = 0.0, epochs: int = 5, hidden: tuple[int, ...] = (256,),
               dropout: float = 0.0, lr: float = 0.1, batch_size: int = 128, n_train: int | None = None,
               n_test: int | None = None) -> Watched:
-    """MNIST trained with handgrad's loop from ``seed``; per-epoch validation on the test set."""
+    """MNIST trained with handgrad's loop from ``seed``; after each epoch the loss on the test set
+    (val_loss, val_accuracy) and on the first 10,000 training images, both in evaluation mode
+    (train_eval_loss)."""
     data = mnist(n_train, n_test)
     model = MLP([784, *hidden, 10], seed=seed, dropout=dropout)
+    X_seen, y_seen = data.X_train[:10000], data.y_train[:10000]
+
+    def train_loss(m: Any, history: Any) -> None:
+        history.rows[-1]["train_eval_loss"] = m.evaluate(X_seen, y_seen)["loss"]
+
     return fit(model, data.X_train, data.y_train, batch_size=batch_size, epochs=epochs,
                optimizer=SGD(lr, weight_decay=weight_decay),
-               validation_data=(data.X_test, data.y_test))
+               validation_data=(data.X_test, data.y_test), callbacks=(train_loss,))
 
 
-def gap_of(w: Watched) -> float:
-    """Validation loss minus training loss after the last epoch (the training loss as the epoch's
-    mean, the way the lesson plots it)."""
-    row = w.history[-1] if w.history is not None else {}
-    return float(row["val_loss"] - row["train_loss"])
+def gap_of(w: Watched, epoch: int = -1) -> float:
+    """Validation loss minus training loss after an epoch, both measured in evaluation mode."""
+    row = w.history[epoch] if w.history is not None else {}
+    return float(row["val_loss"] - row["train_eval_loss"])
 
 
 @experiment(
@@ -519,34 +522,34 @@ def weight_decay_overfitting(quick: bool = False, seed: int = 0, weight_decay: f
                       "val_loss_end_over_lowest[1,000 images]": turns.values,
                       **{f"gap_narrowed_share[1,000 images, decay {num(wd)}]": v.values
                          for wd, v in small_narrow.items()}}
-    r.found = (f"After {epochs} epochs on all of MNIST the validation loss is still falling and lies "
-               f"{plain_gap.mean:.3f} above the training loss; weight decay 1e-4 changes that gap by "
-               f"{narrowing.mean:+.4f}. On 1,000 images the network does overfit (its validation loss "
-               f"ends {turns.mean:.1f}× its lowest), and there 1e-4 narrows the gap by "
+    r.found = (f"After {epochs} epochs on all of MNIST the validation loss lies {plain_gap.mean:.3f} above "
+               "the training loss (both in evaluation mode), and weight decay 1e-4 changes that gap by "
+               f"{narrowing.mean:+.4f}. On 1,000 images the network does overfit (its validation loss ends "
+               f"{turns.mean:.2f}× its lowest); there 1e-4 narrows the gap by "
                f"{pct(small_narrow[weight_decay].mean)}, 1e-2 by {pct(small_narrow[1e-2].mean)}.")
     r.why = ("Weight decay shrinks every weight by lr·λ per step: at λ = 1e-4 and lr 0.1 that is 1e-5 a "
              "step, "
-             "about 2 % over 2,345 steps — too little to matter, and after 5 epochs on 60,000 images "
-             "there is hardly any overfitting to counter. A net that memorises 1,000 images overfits, "
-             "and only a decay a hundred times larger pulls its weights back enough to narrow the gap.")
+             "about 2 % over the 2,345 steps of 5 epochs — too little to matter, and a network that has seen "
+             "60,000 images 5 times has little overfitting to counter. A network that memorises 1,000 images "
+             "does overfit, and only a decay a hundred times larger pulls its weights back enough to narrow "
+             "the gap.")
 
     def draw(plt):
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.2))
         for wd, color in ((0.0, COLORS["linear"]), (weight_decay, COLORS["relu"])):
             runs = plain if wd == 0 else decayed
-            rows = np.array([[row["val_loss"] - row["train_loss"] for row in w.history.rows]
-                             for w in runs.values()])
+            rows = np.array([[gap_of(w, e) for e in range(len(w.history))] for w in runs.values()])
             seed_band(a1, np.arange(1, rows.shape[1] + 1), rows, color,
                       "no decay" if wd == 0 else f"decay {num(wd)}")
         a1.set(xlabel="epoch", ylabel="validation − training loss",
-               title="All of MNIST, 5 epochs: the two curves coincide")
+               title=f"All of MNIST, {epochs} epochs: the gap, with and without decay")
         a1.legend()
         for wd, color in ((0.0, COLORS["linear"]), (weight_decay, COLORS["relu"]), (1e-2, COLORS["tanh"])):
             rows = np.array([[row["val_loss"] for row in w.history.rows] for w in small[wd].values()])
             seed_band(a2, np.arange(1, rows.shape[1] + 1), rows, color,
                       "no decay" if wd == 0 else f"decay {num(wd)}")
         a2.set(xlabel="epoch", ylabel="validation loss",
-               title=f"1,000 images, {small_epochs} epochs: it overfits")
+               title=f"1,000 images, {small_epochs} epochs: the validation loss")
         a2.legend()
         return fig
 
@@ -1025,7 +1028,8 @@ def bug_table(quick: bool = False, seed: int = 0, huge_lr: float = 100.0, tiny_l
             a2.plot(steps, 100 * np.array(w.eval_acc), color=color, lw=2 if name == names[0] else 1.2)
         a1.set(xlabel="step + 1", ylabel="validation loss", xscale="log", yscale="log",
                title=f"Each bug: its loss (seed {seed})")
-        a1.legend(fontsize=7.5, loc="upper left")
+        fig.legend(*a1.get_legend_handles_labels(), loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=3,
+                   fontsize=8.5)
         threshold_line(a2, 10, "10 %")
         a2.set(xlabel="step + 1", ylabel="validation accuracy (%)", xscale="log", ylim=(0, 100),
                title="… and its accuracy")

@@ -531,7 +531,7 @@ def batch_mean(quick: bool = False, seed: int = 0, reduction: str = "mean",
         rng = np.random.default_rng((s, 10))
         norms: dict[str, list[float]] = {"mean": [], "sum": []}
         for B in sizes:
-            got = {"mean": [], "sum": []}
+            got: dict[str, list[float]] = {"mean": [], "sum": []}
             for _ in range(draws):
                 idx = rng.choice(len(X), B, replace=False)
                 model.loss_and_grad(X[idx], y[idx])
@@ -1108,7 +1108,9 @@ def autograd_three_ways(quick: bool = False, seed: int = 0, eps: float = 1e-6, n
     4 → 8 → 8 → 3 network: the hand-derived backward of handgrad.MLP, the Value engine and the
     Tensor engine, float64 (``nudge`` perturbs the Tensor engine's weights)."""
     a, b, c = engine.Value(2.0), engine.Value(-3.0), engine.Value(10.0)
-    L = (a * b + c).relu()
+    d = a * b
+    e = d + c
+    L = e.relu()
     L.backward()
     got = np.array([a.grad, b.grad, c.grad])
 
@@ -1130,8 +1132,10 @@ def autograd_three_ways(quick: bool = False, seed: int = 0, eps: float = 1e-6, n
     tensors = autograd.MLP(sizes, ["tanh", "relu", "identity"], dtype=np.float64).load_state_dict(
         {k: v * (1 + nudge) for k, v in state.items()})
     autograd.cross_entropy(tensors(X), y).backward()
-    grads = {"Value engine": values.grad_dict(), "Tensor engine": tensors.grad_dict()}
-    def relative(a: np.ndarray, b: np.ndarray) -> float:
+    grads: dict[str, dict[str, Any]] = {"Value engine": values.grad_dict(),
+                                        "Tensor engine": tensors.grad_dict()}
+
+    def relative(a: Any, b: np.ndarray) -> float:
         return float(np.max(np.abs(a - b)) / max(1.0, float(np.max(np.abs(b)))))
 
     diff = {k: max(relative(g[n], hand.grads[n]) for n in hand.grads) for k, g in grads.items()}
@@ -1161,16 +1165,27 @@ def autograd_three_ways(quick: bool = False, seed: int = 0, eps: float = 1e-6, n
              "reverse topological order, multiplies exactly these local derivatives.")
 
     def draw(plt):
-        fig, ax = plt.subplots(figsize=(7, 3.6))
-        names = list(hand.grads)
-        x = np.arange(len(names))
-        for j, (k, g) in enumerate(grads.items()):
-            d = [max(float(np.max(np.abs(g[n] - hand.grads[n]))), 1e-18) for n in names]
-            ax.bar(x + (j - 0.5) * 0.4, d, 0.38, label=k, color=(COLORS["tanh"], COLORS["nesterov"])[j])
-        ax.set_yscale("log")
-        ax.set_xticks(x, [n.replace("layers.", "") for n in names], rotation=30, fontsize=8)
-        ax.set(ylabel="max |engine − by hand|", title="Gradient differences per parameter (float64)")
-        ax.legend()
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 3.6), gridspec_kw={"width_ratios": [1.6, 1]})
+        place: dict[str, tuple[float, float, Any]] = {
+            "a": (0, 2, a), "b": (0, 1, b), "c": (0, 0, c), "d = a·b": (1, 1.5, d), "e = d + c": (2, 1, e),
+            "L = relu(e)": (3, 1, L)}
+        nodes = {k: (x, y, v.data, v.grad) for k, (x, y, v) in place.items()}
+        for (u, v) in (("a", "d = a·b"), ("b", "d = a·b"), ("d = a·b", "e = d + c"), ("c", "e = d + c"),
+                       ("e = d + c", "L = relu(e)")):
+            (x0, y0, _, _), (x1, y1, _, _) = nodes[u], nodes[v]
+            a1.annotate("", (x1 - 0.28, y1), (x0 + 0.28, y0), arrowprops=dict(arrowstyle="->", color="0.5"))
+        for name, (x, y, value, grad) in nodes.items():
+            a1.text(x, y, f"{name}\n{value:g}   grad {grad:g}", ha="center", va="center", fontsize=9,
+                    bbox=dict(boxstyle="round", fc="#eef4fb", ec=COLORS["relu"]))
+        a1.set(xlim=(-0.5, 3.5), ylim=(-0.6, 2.6),
+               title="The lesson's graph: values and the engine's gradients")
+        a1.set_axis_off()
+        worst = [max(diff[k], 1e-20) for k in grads]
+        a2.bar(list(grads), worst, color=[COLORS["tanh"], COLORS["nesterov"]])
+        a2.axhline(1e-12, color=COLORS["threshold"], ls=":", lw=1)
+        a2.text(1.45, 1e-12, "1e-12 ", ha="right", va="bottom", fontsize=8)
+        a2.set(yscale="log", ylim=(1e-20, 1), ylabel="largest difference from by hand (relative)",
+               title="4 → 8 → 8 → 3, every parameter (float64)")
         return fig
 
     r.plots["engines"] = draw

@@ -76,11 +76,11 @@ def noisy_xor_plateau(quick: bool = False, seed: int = 0, steps: int = 1000, lr:
     10 seeds (5 with --quick); a plateau is a loss within 5 % of its start for the first ``window``
     (10) steps, then below half of it. The lesson gives neither the init nor the rate; a variant starts
     from small weights N(0, 0.1²)."""
-    seeds = list(range(seed, seed + seeds)) if seeds else seeds_for(quick, seed)
+    chosen = list(range(seed, seed + seeds)) if seeds else seeds_for(quick, seed)
 
     def runs(scale: float) -> list:
         out = []
-        for s in seeds:
+        for s in chosen:
             X, y = noisy_xor(s)
             model = MLP([2, 8, 1], ["relu", "sigmoid"], small_init(scale) if scale else "he", seed=s)
             w = fit(model, X, y, batch_size=None, steps=steps, lr=lr)
@@ -96,7 +96,7 @@ def noisy_xor_plateau(quick: bool = False, seed: int = 0, steps: int = 1000, lr:
     r.setups = {"the lesson's": f"2 → 8 → 1, ReLU and sigmoid, "
                                 f"{'He' if not init_scale else f'N(0, {init_scale:g}²)'} "
                                 f"init, full-batch lr {lr:g}, {steps:,} steps on 200 noisy XOR points; "
-                                f"{len(seeds)} seeds "
+                                f"{len(chosen)} seeds "
                                 "(the lesson gives neither init nor rate)",
                 "variant: small init": "weights N(0, 0.1²): the network starts almost flat"}
     r.checks = [at_least("solves", "it carves the plane into XOR's four regions: accuracy ≥ 95 %", acc, 0.95,

@@ -112,13 +112,15 @@ def fit(model: Any, X: np.ndarray, y: np.ndarray, *, batch_size: int | None,
         at: tuple[int, ...] = (), on_step: Callable[[int, Any], Any] | None = None,
         stop: Callable[[Watched], bool] | None = None, schedule: Any = None,
         shuffle: bool = True, stop_on_divergence: bool = True,
-        validation_data: tuple[Any, Any] | None = None, batch_acc: bool = False) -> Watched:
+        validation_data: tuple[Any, Any] | None = None, batch_acc: bool = False,
+        callbacks: tuple[Callable[[Any, History], Any], ...] = ()) -> Watched:
     """Train ``model`` with ``handgrad.train.train`` for ``steps`` updates (or ``epochs``);
     returns the notebook (see ``Watched``). ``stop(notebook)``, asked after each epoch,
     ends training early; ``validation_data`` gives the history its per-epoch val_loss and
-    val_accuracy. A loss that turns NaN or infinite ends it too, and
-    ``diverged_at`` holds its step (``stop_on_divergence=False`` lets train's own watch,
-    which also stops a loss 1000× its start, decide instead)."""
+    val_accuracy, and ``callbacks`` are train's own (f(model, history) after each epoch). A
+    loss that turns NaN or infinite ends it too, and ``diverged_at`` holds its step
+    (``stop_on_divergence=False`` lets train's own watch, which also stops a loss 1000× its
+    start, decide instead)."""
     n = len(X)
     if batch_size is None and steps is not None:
         # full-batch gradient descent: one "epoch" of the loop runs k identical full batches
@@ -132,15 +134,17 @@ def fit(model: Any, X: np.ndarray, y: np.ndarray, *, batch_size: int | None,
             raise ValueError("give steps or epochs")
         epochs = math.ceil(steps / per_epoch)
     watched = Watched(model, every, X_eval, y_eval, at, on_step, steps, batch_acc)
-    callbacks = [lambda m, h: stop(watched)] if stop is not None else []
+    hooks: list[Callable[[Any, History], Any]] = list(callbacks)
+    if stop is not None:
+        hooks.append(lambda m, h: stop(watched))
     if steps is not None:
-        callbacks.append(lambda m, h: len(watched.losses) >= steps)
+        hooks.append(lambda m, h: len(watched.losses) >= steps)
     if optimizer is None:
         optimizer = SGD(0.1 if lr is None else lr)
     try:
         with np.errstate(all="ignore"):        # overflow is what some experiments are about
             watched.history = train(watched, X, y, epochs=epochs, batch_size=batch_size,
-                                    optimizer=optimizer, callbacks=callbacks, schedule=schedule,
+                                    optimizer=optimizer, callbacks=hooks, schedule=schedule,
                                     shuffle=shuffle, validation_data=validation_data,
                                     divergence_factor=None if stop_on_divergence else 1e3)
     except DivergenceError:
