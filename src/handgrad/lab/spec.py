@@ -147,28 +147,30 @@ def xor_2_4_1(quick: bool = False, seed: int = 0, steps: int = 5000, hidden: int
     gradient descent at lr 0.5 for 5,000 steps, over many seeds (50; 10 with --quick); the share
     of seeds with all four corners right. Variants: 8 hidden units; tanh with Xavier init."""
     n = 10 if quick else 50
-    nv = 3 if quick else 25
     lesson = Share([a == 1.0 for a in xor_runs(n, seed, hidden, steps=steps)])
-    wider = Share([a == 1.0 for a in xor_runs(nv, seed, 8, steps=steps)])
-    tanh = Share([a == 1.0 for a in xor_runs(nv, seed, hidden, "tanh", "xavier", steps=steps)])
+    variants = {} if quick else {
+        "8 hidden units": Share([a == 1.0 for a in xor_runs(25, seed, 8, steps=steps)]),
+        "tanh": Share([a == 1.0 for a in xor_runs(25, seed, hidden, "tanh", "xavier", steps=steps)])}
     r = Result()
     r.setups = {"the lesson's": f"2 → {hidden} → 1, ReLU and sigmoid, weights N(0, 0.5²) (lesson 4's code "
-                                f"for this "
-                                f"test), zero biases, binary cross-entropy, full-batch lr 0.5, {steps:,} "
-                                f"steps; {n} seeds",
-                "variant: 8 hidden units": f"2 → 8 → 1, otherwise the same; {nv} seeds",
-                "variant: tanh": f"tanh hidden layer with Xavier init; {nv} seeds"}
+                                "for this test), zero biases, binary cross-entropy, full-batch lr 0.5, "
+                                f"{steps:,} steps; {n} seeds"
+                                + (" (the full run adds the variants)" if quick else "")}
     r.checks = [at_least("solves", "it solves XOR: all four corners right, on at least 90 % of seeds",
-                         lesson, 0.9,
-                         f"{lesson.count} of {lesson.n} seeds ({pct(lesson.mean, 0)})"),
-                at_least("solves", "with 8 hidden units", wider, 0.9, f"{wider.count} of {wider.n}",
-                         variant="8 hidden units"),
-                at_least("solves", "with tanh and Xavier init", tanh, 0.9, f"{tanh.count} of {tanh.n}",
-                         variant="tanh")]
-    r.measurements = {"solved[lesson]": lesson.hits, "solved[8 units]": wider.hits, "solved[tanh]": tanh.hits}
+                         lesson, 0.9, f"{lesson.count} of {lesson.n} seeds ({pct(lesson.mean, 0)})")]
+    r.measurements = {"solved[lesson]": lesson.hits}
+    what = {"8 hidden units": ("2 → 8 → 1, otherwise the same; 25 seeds", "with 8 hidden units",
+                               "8 units"),
+            "tanh": ("tanh hidden layer with Xavier init; 25 seeds", "with tanh and Xavier init", "tanh")}
+    for name, share in variants.items():
+        r.setups[f"variant: {name}"] = what[name][0]
+        r.checks.append(at_least("solves", what[name][1], share, 0.9, f"{share.count} of {share.n}",
+                                 variant=name))
+        r.measurements[f"solved[{what[name][2]}]"] = share.hits
     r.found = (f"The 2 → 4 → 1 ReLU network solves XOR on {lesson.count} of {lesson.n} seeds "
-               f"({pct(lesson.mean, 0)}); "
-               f"with 8 units on {wider.count} of {wider.n}, with tanh on {tanh.count} of {tanh.n}.")
+               f"({pct(lesson.mean, 0)})"
+               + ("; " + ", ".join(f"with {what[k][2]} on {v.count} of {v.n}" for k, v in variants.items())
+                  if variants else "") + ".")
     r.why = ("XOR needs at least two hidden units bending the right way. With four ReLU units drawn at "
              "random, "
              "on some seeds too many are dead on all four corners (z ≤ 0 everywhere, so no gradient "
@@ -178,8 +180,9 @@ def xor_2_4_1(quick: bool = False, seed: int = 0, steps: int = 5000, hidden: int
 
     def draw(plt):
         fig, ax = plt.subplots(figsize=(7, 3.8))
-        shares = [lesson, wider, tanh]
-        names = [f"2 → {hidden} → 1 ReLU\n(lesson)", "2 → 8 → 1 ReLU", f"2 → {hidden} → 1 tanh"]
+        shares = [lesson, *variants.values()]
+        names = [f"2 → {hidden} → 1 ReLU\n(lesson)", "2 → 8 → 1 ReLU",
+                 f"2 → {hidden} → 1 tanh"][:len(shares)]
         for i, sh in enumerate(shares):
             lo, hi = sh.interval
             ax.bar(i, 100 * sh.mean, color=[COLORS["lesson"], COLORS["variant"], COLORS["variant2"]][i])
@@ -187,7 +190,7 @@ def xor_2_4_1(quick: bool = False, seed: int = 0, steps: int = 5000, hidden: int
             ax.errorbar(i, 100 * sh.mean, yerr=[[below], [above]], color="black", capsize=4)
             ax.text(i, 3, f"{sh.count}/{sh.n}", ha="center", color="white", fontweight="bold")
         ax.axhline(90, color=COLORS["said"], ls=":", lw=1)
-        ax.set_xticks(range(3), names, fontsize=8.5)
+        ax.set_xticks(range(len(shares)), names, fontsize=8.5)
         ax.set(ylabel="seeds that solve XOR (%)", ylim=(0, 105), title="XOR solved? (bars: 95 % interval)")
         return fig
 
