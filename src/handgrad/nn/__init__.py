@@ -46,6 +46,7 @@ from .losses import (
 )
 from .module import Module
 from .norms import NORMS, BatchNorm1d, LayerNorm, RMSNorm, get_norm, norm_names
+from .penalties import PENALTIES, add_penalties, l1_penalty, l2_penalty
 
 __all__ = [
     "ACTIVATIONS", "ACTIVATION_ALIASES", "activation_names", "activation_label", "GELU",
@@ -55,4 +56,5 @@ __all__ = [
     "xavier_normal", "xavier_uniform", "Linear", "LOSSES", "LOSS_ALIASES", "Loss", "loss_names",
     "binary_cross_entropy", "cross_entropy", "log_softmax", "mse", "softmax", "Module", "NORMS",
     "norm_names", "BatchNorm1d", "LayerNorm", "RMSNorm", "get_norm",
+    "PENALTIES", "add_penalties", "l1_penalty", "l2_penalty",
 ]
