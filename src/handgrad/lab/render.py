@@ -66,8 +66,8 @@ def result_markdown(r: Result, titles: dict[str, str] | None = None) -> str:
         out += [f"![{md(r.title)}]({r.image_name(name)})" for name in r.images]
         if r.images:
             out.append("")
-        out += ["<details><summary>The numbers: each part of the claim, its setup, threshold and "
-                "distance</summary>", ""]
+        out += ['<details markdown="1"><summary>The numbers: each part of the claim, its setup, threshold '
+                "and distance</summary>", ""]
         if r.checks:
             out += ["| " + " | ".join(CHECK_HEADER) + " |", "|" + "---|" * len(CHECK_HEADER)]
             out += ["| " + " | ".join(md_cell(c) for c in row) + " |" for row in check_rows(r.checks)]

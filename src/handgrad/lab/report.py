@@ -36,9 +36,13 @@ def tally(results: list[Result]) -> dict[str, Any]:
             "verdicts": {v: verdicts[v] for v in VERDICTS if verdicts[v]}}
 
 
+PLURAL = {"holds": "hold", "holds partly": "hold partly", "does not hold as stated": "do not hold as stated",
+          "does not hold": "do not hold"}
+
+
 def tally_sentence(results: list[Result]) -> str:
     t = tally(results)
-    kinds = ", ".join(f"{n} {v}" for v, n in t["verdicts"].items())
+    kinds = ", ".join(f"{n} {v if n == 1 else PLURAL.get(v, v)}" for v, n in t["verdicts"].items())
     return (f"{t['claims']} claim{'s' if t['claims'] != 1 else ''} ({t['from_the_lessons']} from the "
             f"lessons, "
             f"{t['beyond_the_lessons']} of our own): {kinds}.")
