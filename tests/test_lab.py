@@ -230,7 +230,8 @@ def test_without_mnist_a_claim_is_skipped_never_measured_on_other_data(no_mnist)
 
 def test_quick_leaves_the_longest_mnist_runs_to_the_full_run():
     r = lab.run_one("mnist-deep-diagnostics", quick=True, draw=False)
-    assert r.verdict == SKIPPED and "full run only" in r.skipped
+    assert r.verdict == SKIPPED and r.skipped.startswith("--quick leaves it to the full run: 10 epochs")
+    assert r.skipped.endswith("Run it without --quick to measure it.")
 
 
 # --- the report ----------------------------------------------------------------------------------

@@ -262,7 +262,7 @@ def scaled(scale: float) -> Any:
     lesson=None, section="normalization, after lesson 4", seconds=(12, 12), needs=MNIST_NEEDS,
     related=("batchnorm-modes", "layernorm-rmsnorm", "init-variance-factor"),
     fails_with={"wider": dict(norms=("none", "none"), seeds=2)},
-    quick_skips="runs in the full run only: 120 short trainings take about 15 seconds")
+    quick_skips="120 short trainings take about 15 seconds")
 def normalization_grid(quick: bool = False, seed: int = 0, norms: tuple[str, str] = ("none", "batch"),
                        rates: tuple[float, ...] = (0.01, 0.1, 1.0), width: int = 50, depth: int = 8,
                        seeds: int = 5) -> Result:

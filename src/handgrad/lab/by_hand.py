@@ -218,7 +218,7 @@ def universal_approximation(quick: bool = False, seed: int = 0, widths: tuple[in
     lesson=LESSON, section="Activation functions", seconds=(2, 4),
     related=("relu-100-layers", "activation-max-grads", "relu-rescues-depth"),
     fails_with={"derivative-small": dict(edge=0.5), "vanishes-offsets": dict(bias_std=0.0),
-                "vanishes-weights": {}})
+                "vanishes-weights": dict(edge=0.5)})
 def tanh_saturation(quick: bool = False, seed: int = 0, depth: int = 50, width: int = 256,
                     weight_gain: float = 16.0, bias_std: float = 4.0, edge: float = 2.0) -> Result:
     """tanh'(z) on a grid; then ‖dW‖ layer by layer through ``depth`` tanh layers of
@@ -622,7 +622,7 @@ def first_nonfinite(stds: np.ndarray) -> int | None:
     related=("he-factor-two", "init-test-50", "n01-variance-1e12"),
     fails_with={"factor": dict(activation="relu"), "vanish": dict(small=0.9),
                 "stable": dict(activation="relu"),
-                "nan-by-30": {}})
+                "nan-by-30": dict(small=0.9)})
 def init_variance_factor(quick: bool = False, seed: int = 0, depth: int = 50, width: int = 256,
                          small: float = 0.5, large: float = 2.0, activation: str = "identity") -> Result:
     """Linear layers (no bias, no activation) of width 256, weights N(0, σ²) with σ²n = 0.5, 1

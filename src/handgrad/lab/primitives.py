@@ -834,7 +834,7 @@ def update_sizes(optimizer: Optimizer, seed: int, steps: int, lr: float) -> list
           "at an effectively much smaller learning rate.",
     lesson=LESSON, section="Adam", seconds=(1, 1),
     related=("adam-correction-fades", "lr-range-adam", "sgd-momentum-adam"),
-    fails_with={"m1": dict(beta1=0.5), "restored": dict(correct=False), "smaller-without": {}})
+    fails_with={"m1": dict(beta1=0.5), "restored": dict(correct=False), "smaller-without": dict(beta1=0.5)})
 def adam_bias_correction(quick: bool = False, seed: int = 0, lr: float = 1e-3, beta1: float = 0.9,
                          correct: bool = True) -> Result:
     """The quadrant network, Adam lr 1e-3 from the same weights on the same batches: the median
@@ -1037,7 +1037,7 @@ def adamw_decoupled(quick: bool = False, seed: int = 0, noise: tuple[float, floa
           "y-steps; Adam normalizes them.",
     lesson=LESSON, section="Better optimizers: Adam on an elongated quadratic", seconds=(0.3, 0.3),
     related=("elongated-bowl", "adamw-decoupled"),
-    fails_with={"adam-equal": dict(adam_eps=10.0), "sgd-x-large": {}})
+    fails_with={"adam-equal": dict(adam_eps=10.0), "sgd-x-large": dict(adam_eps=10.0)})
 def adam_normalizes_steps(quick: bool = False, seed: int = 0, start: tuple[float, float] = (1.0, 1.0),
                           lr: float = 0.01, adam_eps: float = 1e-8, steps: int = 20) -> Result:
     """SGD and Adam (both lr 0.01) from ``start`` on x² + 10y², driven by handgrad's loop: the

@@ -75,7 +75,8 @@ def experiment(slug: str, title: str, *, claim: str, lesson: str | None, section
             start = time.perf_counter()
             try:
                 if quick and quick_skips:
-                    raise Skip(quick_skips)
+                    raise Skip(f"--quick leaves it to the full run: {quick_skips}. Run it without --quick "
+                               "to measure it.")
                 with one_blas_thread():      # small matrices: as fast, and steady on a busy machine
                     result = fn(quick=quick, seed=seed, **params)
             except Skip as why:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import base64
 import html
 from collections.abc import Callable
+from typing import Any
 
-from .result import Check, Result
 from .verdicts import BACKGROUNDS, COLORS
 
 
@@ -20,16 +20,16 @@ def anchor(slug: str) -> str:
     return slug
 
 
-def command(r: Result) -> str:
+def command(r: Any) -> str:
     quick = " --quick" if r.settings.get("quick") else ""
     return f"handgrad lab run {r.slug}{quick}"
 
 
-def meta_line(r: Result) -> str:
+def meta_line(r: Any) -> str:
     return f"{command(r)} · seed {r.settings.get('seed', 0)} · {r.seconds:.1f} s"
 
 
-def check_rows(checks: list[Check]) -> list[list[str]]:
+def check_rows(checks: list[Any]) -> list[list[str]]:
     return [[c.text, c.variant or "the lesson's", c.measured, c.threshold or "—", c.distance_text,
              "—" if c.effect is None else f"{c.effect:+.2g}", c.outcome] for c in checks]
 
@@ -38,7 +38,7 @@ CHECK_HEADER = ["part of the claim", "setup", "measured", "threshold", "distance
                 "effect size (sd)", "holds"]
 
 
-def _related(r: Result, titles: dict[str, str], link: Callable[[str, str], str]) -> str:
+def _related(r: Any, titles: dict[str, str], link: Callable[[str, str], str]) -> str:
     found = [link(s, titles[s]) for s in r.related if s in titles]
     return ("Related: " + ", ".join(found)) if found else ""
 
@@ -53,7 +53,7 @@ def md_cell(text: str) -> str:
     return md(text).replace("|", "\\|")
 
 
-def result_markdown(r: Result, titles: dict[str, str] | None = None) -> str:
+def result_markdown(r: Any, titles: dict[str, str] | None = None) -> str:
     """One claim as a Markdown section (pictures as links to the PNG files beside it)."""
     out = [f'<a id="{anchor(r.slug)}"></a>', "", f"### {r.id}. {r.title}", "",
            f"*{md(r.citation)}* · **Verdict: {r.verdict}**", ""]
@@ -128,13 +128,13 @@ def table_html(header: list[str], rows: list[list[str]], classes: list[str] | No
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def image_html(r: Result, name: str, png: bytes, embed: bool) -> str:
+def image_html(r: Any, name: str, png: bytes, embed: bool) -> str:
     src = (f"data:image/png;base64,{base64.b64encode(png).decode('ascii')}" if embed
            else r.image_name(name))
     return f'<img alt="{esc(r.title)}: {esc(name)}" src="{src}" loading="lazy">'
 
 
-def result_html(r: Result, embed: bool = False, titles: dict[str, str] | None = None) -> str:
+def result_html(r: Any, embed: bool = False, titles: dict[str, str] | None = None) -> str:
     """One claim as an HTML fragment; pictures embedded (``embed``) or linked beside it."""
     parts = [f'<section class="claim" id="{esc(anchor(r.slug))}">',
              f"<h3>{r.id}. {esc(r.title)}</h3>",
