@@ -75,7 +75,7 @@ def worker(rank, world, port, commands, results):
         if (kind, name) not in models:
             model, opt = MLP(MODELS[name], seed=0), SGD(0.01)
             if kind == "numpy":
-                models[kind, name] = DataParallel(model, opt, seed=0), opt
+                models[kind, name] = DataParallel(model, opt), opt
             else:
                 twin, topt = trainable("torch", model, opt)
                 models[kind, name] = DistributedTwin(twin), topt

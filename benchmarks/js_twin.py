@@ -8,8 +8,8 @@ of tanh, a softmax output, SGD at 0.03, mini-batches of 10: 20 steps an epoch). 
 each training whole epochs of shuffled mini-batches:
 
     numpy step     handgrad.MLP: loss_and_grad and the optimizer's step, batch by batch
-    server mode    the playground server's Session.train_epoch: handgrad's training loop and
-                   the loss and accuracy it reports after every epoch
+    server mode    the playground server's Session.advance: mini-batches as handgrad's loop
+                   cuts them, and the loss and accuracy it reports after every epoch
     twin, node     static/js/twin.js under Node (MLP.epoch)
     twin, chromium the same file in headless Chromium, loaded from file:// as the page loads it
 
@@ -63,16 +63,17 @@ def default_run():
     setup = session.setup
     spec = {"layer_sizes": session.model.layer_sizes,
             "activations": [setup["activation"]] * len(setup["hidden"]) + ["softmax"],
-            "optimizer": setup["optimizer"], "lr": setup["lr"], "l2": setup["l2"], "seed": 0}
+            "optimizer": setup["optimizer"], "lr": setup["lr"], "l2": setup["weight_decay"],
+            "seed": 0}
     X = session.X_train.astype(np.float64)
-    return session, spec, X, session.t_train, session.batch
+    return session, spec, X, session.t_train, session.trainer.batch_size
 
 
 def numpy_step(session, X, y, batch, seconds):
     """handgrad's forward, backward and step, mini-batch by mini-batch, for ``seconds``."""
     setup = session.setup
     model = build_model(setup, X.shape[1], session.model.layer_sizes[-1], "classification")
-    opt = make_optimizer(setup["optimizer"], setup["lr"], weight_decay=setup["l2"])
+    opt = make_optimizer(setup["optimizer"], setup["lr"], weight_decay=setup["weight_decay"])
     X = X.astype(model.dtype)
     steps, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
@@ -86,12 +87,13 @@ def numpy_step(session, X, y, batch, seconds):
 
 
 def server_mode(session, seconds):
-    """The server's Session.train_epoch: handgrad's training loop and the epoch's report."""
+    """The server's Session.advance: mini-batches as handgrad's training loop cuts them, and
+    each epoch's report."""
     session.reset()
-    per_epoch = -(-len(session.X_train) // session.batch)
+    per_epoch = session.trainer.steps_per_epoch
     epochs, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
-        session.train_epoch()
+        session.advance(per_epoch, seconds=float("inf"))
         epochs += 1
     return epochs * per_epoch / (time.perf_counter() - start)
 

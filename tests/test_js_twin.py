@@ -436,10 +436,13 @@ def test_names_match_handgrads_registries_and_the_pages_options(node):
     assert names["initializers"] == init_names()
     assert names["optimizers"] == optimizer_names()
     assert {loss for _, loss in OUTPUTS} == set(loss_names())      # the parity cases cover all
-    assert set(config.ACTIVATIONS) <= set(names["activations"])
-    assert set(config.OPTIMIZERS) <= set(names["optimizers"])
-    assert set(config.LOSSES) <= set(names["losses"])
-    assert set(config.NORMS) - {"none"} <= set(names["norms"])
+    page = {family: {item["name"] for item in items}
+            for family, items in config.options().items() if family in
+            ("activations", "optimizers", "losses", "norms")}          # what the page offers
+    assert page["activations"] <= set(names["activations"])
+    assert page["optimizers"] <= set(names["optimizers"])
+    assert page["losses"] <= set(names["losses"])
+    assert page["norms"] - {"none"} <= set(names["norms"])
 
 
 def test_erf_agrees_with_the_c_library_to_a_few_ulps(node):
@@ -477,8 +480,9 @@ def test_twin_trains_the_playgrounds_default_network_on_its_default_data(node):
     setup = session.setup
     spec = {"layer_sizes": session.model.layer_sizes,
             "activations": [setup["activation"]] * len(setup["hidden"]) + ["softmax"],
-            "optimizer": setup["optimizer"], "lr": setup["lr"], "l2": setup["l2"], "seed": 3}
-    answer = node({"op": "train", "spec": spec, "epochs": 300, "batch": setup["batch"],
+            "optimizer": setup["optimizer"], "lr": setup["lr"], "l2": setup["weight_decay"],
+            "seed": 3}
+    answer = node({"op": "train", "spec": spec, "epochs": 300, "batch": setup["batch_size"],
                    "shuffle": True, "X": session.X_train.tolist(), "y": session.t_train.tolist(),
                    "X_test": session.X_test.tolist(), "y_test": session.t_test.tolist()})
     assert answer["losses"][-1] < 0.5 * answer["losses"][0]

@@ -38,6 +38,7 @@ from handgrad.optim import (
     optimizer_names,
     schedule_names,
 )
+from handgrad.playground.config import options as playground_options
 from handgrad.twins import BACKENDS, TWINS, backend_names
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -180,6 +181,7 @@ def activation_places():
     places = {f"command line: {option}": names
               for option, names in cli_choices("activation").items()}
     places["hidden layers"] = set(activation_names(hidden=True))
+    places["the playground page"] = {a["name"] for a in playground_options()["activations"]}
     for backend in installed_twins():
         places[f"{backend} twin"] = set(twin(backend).ACTIVATIONS)
     return places
@@ -189,6 +191,7 @@ def optimizer_places():
     """Where optimizer names are offered, each read now."""
     places = {f"command line: {option}": names
               for option, names in cli_choices("optimizer").items()}
+    places["the playground page"] = {o["name"] for o in playground_options()["optimizers"]}
     for backend in installed_twins():
         places[f"{backend} twin"] = set(twin(backend).OPTIMIZERS)
     return places

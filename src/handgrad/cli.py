@@ -18,6 +18,7 @@ from .compare import compare as run_compare
 from .compare import format_table, plot_losses
 from .data import DATASETS, available_datasets, load_dataset
 from .distributed import (
+    Interrupted,
     Job,
     WorkerError,
     WorkerLostError,
@@ -252,8 +253,9 @@ def _prepare_out(out, resume, overwrite):
               "free port.")
 @click.option("--timeout", default=60.0, show_default=True,
               type=click.FloatRange(0, min_open=True),
-              help="Seconds a worker waits for the others; a worker that dies or hangs stops "
-              "the run with an error after at most this long.")
+              help="Seconds to wait for the other workers or machines (meeting, joining, "
+              "each all-reduce); a worker that dies or hangs stops the run with an error "
+              "a few seconds after this long at most.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
               help="With --backend torch and --workers: cuda gives each worker its own GPU "
               "(NCCL).")
@@ -290,6 +292,9 @@ def train(preset, sizes, out, resume, overwrite, data_dir, no_plots, quiet, work
                                 verbose=not quiet, progress=not quiet, log=click.echo)
     except DivergenceError as e:
         raise click.ClickException(f"training diverged: {e}") from None
+    except Interrupted as e:
+        click.echo(f"Error: {e}", err=True)
+        sys.exit(130)
     except (ValueError, FileNotFoundError, ImportError, WorkerError, WorkerLostError) as e:
         raise click.ClickException(str(e)) from None
     if parallel:
@@ -483,14 +488,15 @@ def perceptron(gate, epochs, lr):
 @click.option("--no-browser", is_flag=True, help="Print the address but do not open a browser.")
 @click.option("--export", "export_dir", default=None, metavar="DIR",
               type=click.Path(file_okay=False, path_type=Path),
-              help="Write a static copy of the race, backprop and graph views (with "
-                   "precomputed runs) into DIR instead of starting a server.")
+              help="Write the whole page into DIR instead of starting a server: every "
+                   "view, training live in the browser with handgrad's JavaScript twin. It "
+                   "works opened from disk and from any static host, with no network.")
 def playground(host, port, no_browser, export_dir):
     """Start the playground: a local page that trains handgrad's own networks live.
 
     Four views: the playground (data, layers, the decision boundary and every neuron
     as it trains), an optimizer race, backprop step by step, and the scalar-engine graph.
-    Ctrl-C stops the server.
+    Served here, handgrad's NumPy computes everything; Ctrl-C stops the server.
     """
     if export_dir is not None:
         from .playground.export import export_static
@@ -499,7 +505,7 @@ def playground(host, port, no_browser, export_dir):
         except (OSError, ValueError) as e:
             raise click.ClickException(f"cannot export the playground to {export_dir}: {e}") from None
         click.echo(f"wrote {out / 'index.html'}: open it in a browser or put the folder on any "
-                   "static host (no server needed)")
+                   "static host (no server needed: it trains with handgrad's JavaScript twin)")
         return
     try:
         from .playground.server import is_loopback, serve

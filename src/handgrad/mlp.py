@@ -41,7 +41,7 @@ from .nn.losses import (
     reweight,
 )
 from .nn.module import Module
-from .nn.norms import get_norm
+from .nn.norms import Norm, get_norm
 from .optim import Optimizer
 from .train import train
 
@@ -57,16 +57,21 @@ class Layer(Linear):
     """
 
     caches: tuple[str, ...] = ("x", "z", "a")
+    norm: Norm | None
+    dropout: Dropout | None
 
     def __init__(self, n_in: int, n_out: int, activation: ActivationSpec = None, *,
-                 bias: bool = True, norm: str | None = None, dropout: float = 0.0,
-                 init: InitMethod = "he", rng: np.random.Generator | None = None,
-                 dtype: DTypeLike = np.float32) -> None:
+                 bias: bool = True, norm: str | Norm | None = None,
+                 dropout: float | Dropout | None = 0.0, init: InitMethod = "he",
+                 rng: np.random.Generator | None = None, dtype: DTypeLike = np.float32) -> None:
         rng = as_generator(rng)
         super().__init__(n_in, n_out, bias=bias, init=init, rng=rng, dtype=dtype)
         self.activation = get_activation(activation)
-        self.norm = get_norm(norm, n_out, dtype)
-        self.dropout = Dropout(dropout, rng=rng) if dropout else None
+        self.norm = get_norm(norm, n_out, dtype) if norm is None or isinstance(norm, str) else norm
+        if isinstance(dropout, Dropout):
+            self.dropout = dropout
+        else:
+            self.dropout = Dropout(dropout, rng=rng) if dropout else None
         if self.norm is not None:
             self.add_child("norm", self.norm)
 
@@ -98,6 +103,12 @@ class Layer(Linear):
                           f", dropout={self.dropout.p}" if self.dropout else "",
                           "" if self.b is not None else ", bias=False"])
         return f"Layer({n_in}, {n_out}, {self.activation!r}{extras})"
+
+
+# builders of a hidden layer's parts: (norm name or None, width, dtype) -> the norm (or None);
+# (probability, layer index, the model's generator) -> the dropout (or None)
+MakeNorm = Callable[[Any, int, np.dtype], "Norm | None"]
+MakeDropout = Callable[[float, int, np.random.Generator], "Dropout | None"]
 
 
 def _per_layer(value: Any, n: int, what: str) -> list[Any]:
@@ -161,6 +172,11 @@ class MLP(Module):
     shuffling, dropout masks — all comes from ``self.rng``, built from
     ``seed`` (or pass ``rng``).
 
+    ``make_norm(name, d, dtype)`` and ``make_dropout(p, layer, rng)`` build a
+    hidden layer's norm and dropout in place of the plain ones (data-parallel
+    training passes layers that share their batch with other processes; see
+    ``handgrad.distributed``); the spec is the same.
+
     Every weight is drawn by ``init_method``; the output layer's is then
     multiplied by ``output_scale`` (default 1: the plain init). A small scale
     such as 0.01 makes the untrained network undecided — logits near 0,
@@ -180,7 +196,8 @@ class MLP(Module):
                  norm: str | Sequence[str | None] | None = None,
                  dropout: float | Sequence[float] = 0.0, bias: bool | Sequence[bool] = True,
                  output_scale: float = 1.0, rng: np.random.Generator | None = None,
-                 loss: str | None = None) -> None:
+                 loss: str | None = None, make_norm: MakeNorm | None = None,
+                 make_dropout: MakeDropout | None = None) -> None:
         super().__init__()
         sizes = [int(n) for n in layer_sizes]
         if len(sizes) < 2 or min(sizes) < 1:
@@ -203,8 +220,10 @@ class MLP(Module):
             act = activations[i]
             if isinstance(act, Activation) and any(act is l.activation for l in self.layers):
                 raise ValueError("each layer needs its own activation instance (they cache)")
-            layer = Layer(sizes[i], sizes[i + 1], act, bias=biases[i], norm=norms[i],
-                          dropout=dropouts[i], init=init_method, rng=self.rng, dtype=self.dtype)
+            norm_i = make_norm(norms[i], sizes[i + 1], self.dtype) if make_norm else norms[i]
+            drop_i = make_dropout(dropouts[i], i, self.rng) if make_dropout else dropouts[i]
+            layer = Layer(sizes[i], sizes[i + 1], act, bias=biases[i], norm=norm_i,
+                          dropout=drop_i, init=init_method, rng=self.rng, dtype=self.dtype)
             self.layers.append(layer)
             self.add_child(f"layers.{i}", layer)
         if output_scale != 1:
@@ -232,12 +251,15 @@ class MLP(Module):
 
     @classmethod
     def from_spec(cls, spec: dict[str, Any], seed: int | None = None,
-                  rng: np.random.Generator | None = None, dtype: DTypeLike | None = None) -> MLP:
+                  rng: np.random.Generator | None = None, dtype: DTypeLike | None = None,
+                  make_norm: MakeNorm | None = None, make_dropout: MakeDropout | None = None
+                  ) -> MLP:
         norms = spec.get("norm") or None
         return cls(spec["layer_sizes"], spec["activations"], spec.get("init", "he"), seed,
                    dtype or spec.get("dtype", "float32"), norm=norms,
                    dropout=spec.get("dropout") or 0.0, bias=spec.get("bias", True),
-                   output_scale=spec.get("output_scale", 1.0), rng=rng, loss=spec.get("loss"))
+                   output_scale=spec.get("output_scale", 1.0), rng=rng, loss=spec.get("loss"),
+                   make_norm=make_norm, make_dropout=make_dropout)
 
     def __setstate__(self, state: dict) -> None:
         """Unpickling (joblib stores every array on its own): share the layers' arrays again."""

@@ -32,6 +32,7 @@ from .init import (
     xavier_normal,
     xavier_uniform,
 )
+from .keyed_dropout import KeyedDropout
 from .linear import Linear
 from .losses import (
     LOSS_ALIASES,
@@ -47,6 +48,7 @@ from .losses import (
 from .module import Module
 from .norms import NORMS, BatchNorm1d, LayerNorm, RMSNorm, get_norm, norm_names
 from .penalties import PENALTIES, add_penalties, l1_penalty, l2_penalty
+from .sync_batchnorm import SyncBatchNorm
 
 __all__ = [
     "ACTIVATIONS", "ACTIVATION_ALIASES", "activation_names", "activation_label", "GELU",
@@ -55,6 +57,6 @@ __all__ = [
     "as_generator", "gpt2_normal", "he_normal", "he_uniform", "init_weight", "standard_normal",
     "xavier_normal", "xavier_uniform", "Linear", "LOSSES", "LOSS_ALIASES", "Loss", "loss_names",
     "binary_cross_entropy", "cross_entropy", "log_softmax", "mse", "softmax", "Module", "NORMS",
-    "norm_names", "BatchNorm1d", "LayerNorm", "RMSNorm", "get_norm",
-    "PENALTIES", "add_penalties", "l1_penalty", "l2_penalty",
+    "norm_names", "BatchNorm1d", "LayerNorm", "RMSNorm", "get_norm", "KeyedDropout",
+    "SyncBatchNorm", "PENALTIES", "add_penalties", "l1_penalty", "l2_penalty",
 ]

@@ -2,11 +2,12 @@
 
     handgrad playground                 # or: from handgrad.playground import serve; serve()
 
-Four views: the playground (pick data, stack layers, watch the decision boundary
-and every neuron form), an optimizer race (SGD, momentum and Adam from the same
-start), backprop step by step through a 2 → 4 → 3 network, and a scalar-engine
-graph stepped forward and backward. Every number the page shows is computed by
-handgrad in the server; the page only draws.
+Four views (declared once, in ``views.VIEWS``): the playground (pick data, stack
+layers, watch the decision boundary and every neuron form), an optimizer race (any
+of handgrad's optimizers from the same start), backprop step by step through a
+2 → 4 → 3 network, and a scalar-engine graph stepped forward and backward. Served,
+every number the page shows is computed by handgrad's NumPy in the server; exported
+(``export_static``), the page trains in the browser with handgrad's JavaScript twin.
 
 The server needs the ``playground`` extra (Starlette, uvicorn, websockets,
 python-multipart): ``pip install 'handgrad[playground]'``. ``import handgrad``
@@ -21,7 +22,7 @@ def serve(host="127.0.0.1", port=0, open_browser=True, **options):
 
 
 def export_static(directory, **options):
-    """Write views 2–4 with precomputed runs as static files (see ``export.export_static``)."""
+    """Write the whole page as static files, training in the browser (see ``export``)."""
     from .export import export_static as write
     return write(directory, **options)
 

@@ -1,27 +1,40 @@
-"""The settings a page may send, checked before anything is built.
+"""The settings a page may send, checked before anything is built, and the options it offers.
 
-Every value from the page arrives as JSON, or as the text of a form field or a
-URL; each one is checked against its own rule here, and a bad one raises a
-``SettingError`` that names the setting, says what was expected and what came.
-The server turns that into a message shown in the page; the session survives.
+Every value from the page arrives as JSON, or as the text of a form field or a URL; each one
+is checked against its own rule here (``checks``), and a bad one raises a ``SettingError``
+that names the setting, says what was expected and what came.
 
     setup = check_setup({"dataset": "xor", "hidden": [4, 2], "lr": "0.03"})
     setup["lr"]          # 0.03, a float
+
+The names on offer — activations, optimizers, norms, losses, datasets — and their labels are
+read from handgrad's registries (``handgrad.nn.ACTIVATIONS``, ``handgrad.optim.OPTIMIZERS``,
+``handgrad.nn.NORMS``, ``handgrad.nn.LOSSES``, ``handgrad.data.TOY``) each time, and served to
+the page by ``options()``: a name registered there appears in the page with no other change.
+
+The keys are the API's words: ``lr``, ``batch_size``, ``weight_decay`` (L2), ``l1``; the
+page's earlier keys ``batch`` and ``l2`` are still read, so old links keep working.
+``hidden`` holds the hidden layers' sizes only: the input size follows from the features and
+the output size from the classes.
 """
 
-import math
+from ..nn.activations import activation_label, activation_names
+from ..nn.losses import LOSSES, loss_names
+from ..nn.norms import NORMS, norm_names
+from ..optim import OPTIMIZERS, optimizer_names
+from .checks import SettingError, choice, int_list, known, name_list, number
+from .data import (
+    CSV,
+    FEATURES,
+    FEATURES_1D,
+    MAX_CLASSES,
+    MAX_POINTS,
+    dataset_names,
+    task_of,
+    toy,
+)
 
-DATASETS = ("xor", "circles", "moons", "spiral", "blobs", "checkerboard", "quadrants", "sine",
-            "csv")
-MULTICLASS = ("spiral", "blobs")             # the datasets with a choice of class count
-FEATURES = {                                   # name -> label shown in the page
-    "x": "x", "y": "y", "x2": "x²", "y2": "y²", "xy": "xy", "sinx": "sin(πx)", "siny": "sin(πy)",
-}
-FEATURES_1D = ("x", "x2", "sinx")              # what a 1-D regression input allows
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu", "gelu", "silu", "identity")
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw")
-NORMS = ("none", "batch", "layer", "rms")
-LOSSES = ("cross_entropy", "mse")
+__all__ = ["SettingError", "check_setup", "check_race", "options"]
 
 BACKPROP_PRESETS = {           # name -> (x1, x2, label) for the backprop view
     "a": (0.8, 0.3, 0),
@@ -32,102 +45,50 @@ BACKPROP_PRESETS = {           # name -> (x1, x2, label) for the backprop view
 
 MAX_LAYERS = 6
 MAX_NEURONS = 8
-MAX_CLASSES = 6
-MAX_POINTS = 2000
-MAX_RACE_EPOCHS = 300
+MAX_RACE_EPOCHS = 1000
+MAX_RACERS = 4
+SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 500)   # steps (mini-batches) per frame
+DEFAULT_SPEED = 5
+FPS = 30                                         # frames per second at most, in both engines
 
 DEFAULTS = {
-    "dataset": "xor", "classes": 3, "noise": 0.2, "points": 400, "train": 0.5,
-    "features": ["x", "y"], "hidden": [4, 2], "activation": "tanh", "lr": 0.03, "batch": 10,
-    "optimizer": "sgd", "l2": 0.0, "dropout": 0.0, "norm": "none", "loss": "cross_entropy",
-    "seed": 0,
+    "dataset": "xor", "classes": 3, "noise": 0.5, "points": 400, "train": 0.5,
+    "features": ["x", "y"], "hidden": [4, 2], "activation": "tanh", "lr": 0.03,
+    "batch_size": 10, "optimizer": "sgd", "weight_decay": 0.0, "l1": 0.0, "dropout": 0.0,
+    "norm": "none", "loss": "cross_entropy", "seed": 0,
 }
-RACE_DEFAULTS = {
+ALIASES = {"batch": "batch_size", "l2": "weight_decay"}     # earlier keys, still read
+RACE_RATES = {"sgd": 0.1, "momentum": 0.1, "nesterov": 0.1}  # the rest start at 0.01
+RACE_DATA = {
     "dataset": "spiral", "classes": 3, "noise": 0.2, "points": 300, "train": 0.5,
-    "features": ["x", "y"], "hidden": [8, 8], "activation": "relu", "batch": 16, "seed": 0,
-    "epochs": 100, "lr_sgd": 0.1, "lr_momentum": 0.1, "lr_adam": 0.01,
+    "features": ["x", "y"], "hidden": [8, 8], "activation": "relu", "batch_size": 16, "seed": 0,
+    "epochs": 100, "optimizers": ["sgd", "momentum", "adam"],
 }
 
 
-class SettingError(ValueError):
-    """A bad setting: ``field`` names it, the message says what was expected and what came."""
-
-    def __init__(self, field, message):
-        super().__init__(message)
-        self.field = field
+def race_defaults():
+    """The race's defaults, with a learning rate ``lr_<name>`` for every registered optimizer."""
+    return {**RACE_DATA, **{f"lr_{name}": RACE_RATES.get(name, 0.01) for name in optimizer_names()}}
 
 
-def _show(value):
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+def hidden_activations():
+    return activation_names(hidden=True)
 
 
-def number(field, value, lo, hi, what, *, integer=False, lo_open=False):
-    """``value`` (a number or its text) as a float or int within [lo, hi] (or (lo, hi])."""
-    if isinstance(value, bool):
-        value = None
-    try:
-        x = float(value.strip()) if isinstance(value, str) else float(value)
-    except (TypeError, ValueError):
-        x = math.nan
-    low = "above" if lo_open else "at least"
-    kind = "a whole number" if integer else "a number"
-    rule = f"{what} must be {kind} {low} {lo:g} and at most {hi:g}; got {_show(value)}"
-    if not math.isfinite(x) or x > hi or x < lo or (lo_open and x <= lo):
-        raise SettingError(field, rule)
-    if integer:
-        if x != int(x):
-            raise SettingError(field, rule)
-        return int(x)
-    return x
-
-
-def choice(field, value, options, what):
-    key = str(value).strip().lower() if isinstance(value, str) else value
-    if key not in options:
-        raise SettingError(field, f"unknown {what} {_show(value)}; valid: {', '.join(options)}")
-    return key
-
-
-def int_list(field, value, lo, hi, max_len, what):
-    """A list of whole numbers, from a list or from text like "4,2" ("" is the empty list)."""
-    if isinstance(value, str):
-        value = [v for v in value.replace(" ", "").split(",") if v != ""]
-    if not isinstance(value, (list, tuple)):
-        raise SettingError(field, f"{what} must be a list of whole numbers; got {_show(value)}")
-    if len(value) > max_len:
-        raise SettingError(field, f"{what}: at most {max_len} allowed; got {len(value)}")
-    return [number(field, v, lo, hi, f"each entry of {what}", integer=True) for v in value]
-
-
-def name_list(field, value, options, what):
-    if isinstance(value, str):
-        value = [v for v in value.replace(" ", "").split(",") if v != ""]
-    if not isinstance(value, (list, tuple)):
-        raise SettingError(field, f"{what} must be a list of names; got {_show(value)}")
-    names = [choice(field, v, options, what) for v in value]
-    if not names:
-        raise SettingError(field, f"pick at least one {what}")
-    return list(dict.fromkeys(names))              # in order, each once
-
-
-def _known(settings, allowed):
-    if not isinstance(settings, dict):
-        raise SettingError(None, f"settings must be a JSON object; got {type(settings).__name__}")
-    unknown = sorted(set(settings) - set(allowed))
-    if unknown:
-        raise SettingError(unknown[0], f"unknown setting {unknown[0]!r}; known settings: "
-                                       f"{', '.join(sorted(allowed))}")
+def playground_losses():
+    """The losses a softmax output can train with: cross-entropy (fused with it) and every
+    loss not fused with another output (the squared errors)."""
+    return [n for n in loss_names() if LOSSES[n].output == "softmax" or not LOSSES[n].fused]
 
 
 def _check_data(s):
-    """The data settings shared by the playground and the race (s holds defaults already)."""
-    out = {"dataset": choice("dataset", s["dataset"], DATASETS, "dataset")}
+    """The data and network settings shared by the playground and the race."""
+    out = {"dataset": choice("dataset", s["dataset"], dataset_names(), "dataset")}
     out["classes"] = number("classes", s["classes"], 2, MAX_CLASSES, "classes", integer=True)
-    out["noise"] = number("noise", s["noise"], 0, 1, "noise", )
+    out["noise"] = number("noise", s["noise"], 0, 1, "noise")
     out["points"] = number("points", s["points"], 20, MAX_POINTS, "points", integer=True)
     out["train"] = number("train", s["train"], 0.1, 0.9, "the training fraction")
-    allowed = FEATURES_1D if out["dataset"] == "sine" else tuple(FEATURES)
+    allowed = FEATURES_1D if task_of(out["dataset"]) == "regression" else tuple(FEATURES)
     out["features"] = name_list("features", s["features"], tuple(FEATURES), "feature")
     wrong = [f for f in out["features"] if f not in allowed]
     if wrong:
@@ -135,26 +96,27 @@ def _check_data(s):
                                        f"{FEATURES[wrong[0]]} needs y; use {', '.join(allowed)}")
     out["hidden"] = int_list("hidden", s["hidden"], 1, MAX_NEURONS, MAX_LAYERS,
                              "neurons per hidden layer")
-    out["activation"] = choice("activation", s["activation"], ACTIVATIONS, "activation")
-    out["batch"] = number("batch", s["batch"], 1, MAX_POINTS, "batch size", integer=True)
+    out["activation"] = choice("activation", s["activation"], hidden_activations(), "activation")
+    out["batch_size"] = number("batch_size", s["batch_size"], 1, MAX_POINTS, "batch size",
+                               integer=True)
     out["seed"] = number("seed", s["seed"], 0, 2**31 - 1, "seed", integer=True)
     return out
 
 
 def check_setup(settings):
     """The playground's settings, checked and with defaults filled in."""
-    _known(settings, DEFAULTS)
-    s = {**DEFAULTS, **settings}
+    s = {**DEFAULTS, **known(settings, DEFAULTS, ALIASES)}
     out = _check_data(s)
     out["lr"] = number("lr", s["lr"], 0, 10, "learning rate", lo_open=True)
-    out["optimizer"] = choice("optimizer", s["optimizer"], OPTIMIZERS, "optimizer")
-    out["l2"] = number("l2", s["l2"], 0, 1, "L2 rate")
+    out["optimizer"] = choice("optimizer", s["optimizer"], optimizer_names(), "optimizer")
+    out["weight_decay"] = number("weight_decay", s["weight_decay"], 0, 1, "weight decay (L2)")
+    out["l1"] = number("l1", s["l1"], 0, 1, "L1 rate")
     out["dropout"] = number("dropout", s["dropout"], 0, 0.9, "dropout")
-    out["norm"] = choice("norm", s["norm"], NORMS, "norm")
-    out["loss"] = choice("loss", s["loss"], LOSSES, "loss")
-    if out["norm"] == "batch" and out["batch"] < 2:
-        raise SettingError("batch", "batch norm needs a batch of at least 2 (its statistics are "
-                                    f"over the batch); got batch size {out['batch']}")
+    out["norm"] = choice("norm", s["norm"], ["none", *norm_names()], "norm")
+    out["loss"] = choice("loss", s["loss"], playground_losses(), "loss")
+    if out["norm"] == "batch" and out["batch_size"] < 2:
+        raise SettingError("batch_size", "batch norm needs a batch of at least 2 (its statistics "
+                                         f"are over the batch); got batch size {out['batch_size']}")
     if (out["norm"] != "none" or out["dropout"]) and not out["hidden"]:
         raise SettingError("hidden", "norm and dropout act on hidden layers; add a hidden layer "
                                      "or set them off")
@@ -162,29 +124,48 @@ def check_setup(settings):
 
 
 def check_race(settings):
-    """The optimizer race's settings: the data and network, and one rate per optimizer."""
-    _known(settings, RACE_DEFAULTS)
-    s = {**RACE_DEFAULTS, **settings}
-    if choice("dataset", s["dataset"], DATASETS, "dataset") in ("sine", "csv"):
+    """The optimizer race's settings: the data and network, the optimizers that race (one to
+    four of the registered ones) and a learning rate for each."""
+    defaults = race_defaults()
+    s = {**defaults, **known(settings, defaults, ALIASES)}
+    dataset = choice("dataset", s["dataset"], dataset_names(), "dataset")
+    if dataset == CSV or task_of(dataset) == "regression":
         raise SettingError("dataset", "the race runs on the built-in classification datasets; "
                                       f"got {s['dataset']!r}")
     out = _check_data(s)
     out["epochs"] = number("epochs", s["epochs"], 1, MAX_RACE_EPOCHS, "epochs", integer=True)
-    for name in ("sgd", "momentum", "adam"):
+    out["optimizers"] = name_list("optimizers", s["optimizers"], optimizer_names(), "optimizer")
+    if len(out["optimizers"]) > MAX_RACERS:
+        raise SettingError("optimizers", f"at most {MAX_RACERS} optimizers race at once; got "
+                                         f"{len(out['optimizers'])}")
+    for name in optimizer_names():
         out[f"lr_{name}"] = number(f"lr_{name}", s[f"lr_{name}"], 0, 10,
                                    f"the {name} learning rate", lo_open=True)
     return out
 
 
+def _named(names, label):
+    return [{"name": n, "label": label(n)} for n in names]
+
+
 def options():
-    """Everything the page needs to build its controls: the choices, limits and defaults."""
+    """Everything the page needs to build its controls: each family's names and labels from
+    handgrad's registries, the limits and the defaults."""
+    datasets = [{"name": n, "label": toy(n).label, "task": task_of(n), "classes": toy(n).classes}
+                for n in dataset_names() if n != CSV]
+    datasets.append({"name": CSV, "label": "your CSV", "task": None, "classes": False})
     return {
-        "datasets": list(DATASETS), "multiclass": list(MULTICLASS), "features": FEATURES,
-        "features_1d": list(FEATURES_1D), "activations": list(ACTIVATIONS),
-        "optimizers": list(OPTIMIZERS), "norms": list(NORMS), "losses": list(LOSSES),
+        "datasets": datasets,
+        "features": FEATURES, "features_1d": list(FEATURES_1D),
+        "activations": _named(hidden_activations(), activation_label),
+        "optimizers": _named(optimizer_names(), lambda n: OPTIMIZERS[n].label),
+        "norms": [{"name": "none", "label": "none"},
+                  *_named(norm_names(), lambda n: NORMS[n].label)],
+        "losses": _named(playground_losses(), lambda n: LOSSES[n].label),
         "max_layers": MAX_LAYERS, "max_neurons": MAX_NEURONS, "max_classes": MAX_CLASSES,
-        "max_points": MAX_POINTS, "max_race_epochs": MAX_RACE_EPOCHS,
-        "defaults": DEFAULTS, "race_defaults": RACE_DEFAULTS,
+        "max_points": MAX_POINTS, "max_race_epochs": MAX_RACE_EPOCHS, "max_racers": MAX_RACERS,
+        "speeds": list(SPEEDS), "speed": DEFAULT_SPEED, "fps": FPS,
+        "defaults": DEFAULTS, "aliases": ALIASES, "race_defaults": race_defaults(),
         "backprop_presets": {k: {"x1": v[0], "x2": v[1], "label": v[2]}
                              for k, v in BACKPROP_PRESETS.items()},
     }

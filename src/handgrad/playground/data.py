@@ -9,30 +9,91 @@ the same way on each of its two axes. The features are functions of the scaled p
 
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..data import (
-    make_blobs,
-    make_checkerboard,
-    make_circles,
-    make_moons,
-    make_quadrants,
-    make_sine,
-    make_spiral,
-    make_xor,
-    train_val_split,
-)
-from .config import DATASETS, DEFAULTS, MAX_CLASSES, MAX_POINTS, SettingError
+from .. import data as hgdata
+from ..data import train_val_split
+from ..data.toy import REGRESSION
+from .checks import SettingError
 
 FILL = 0.9                   # scaled data fill [-FILL, FILL]
 MAX_CSV_BYTES = 1_000_000
 MIN_CSV_ROWS = 10
+MAX_POINTS = 2000
+MAX_CLASSES = 6
+MAX_COORDINATE = 1e12        # larger CSV values are refused: the float32 features lose them
 
+FEATURES = {                                   # name -> label shown in the page
+    "x": "x", "y": "y", "x2": "x²", "y2": "y²", "xy": "xy", "sinx": "sin(πx)", "siny": "sin(πy)",
+}
+FEATURES_1D = ("x", "x2", "sinx")              # what a 1-D regression input allows
 # name -> formula as code, for the Python snippet (u, v: the scaled point)
 FEATURE_CODE = {"x": "u", "y": "v", "x2": "u * u", "y2": "v * v", "xy": "u * v",
                 "sinx": "np.sin(np.pi * u)", "siny": "np.sin(np.pi * v)"}
+
+
+@dataclass(frozen=True)
+class Toy:
+    """How the playground draws one of handgrad's toy datasets (``handgrad.data.TOY``).
+
+    ``args(n, noise, k)`` gives the generator's keyword arguments for n points, the page's
+    noise in [0, 1] and k classes; ``jitter`` adds Gaussian noise of jitter · noise to every
+    point afterwards (for generators that take no noise); ``classes`` says the page offers a
+    class count.
+    """
+    label: str
+    args: Callable[[int, float, int], dict] = lambda n, noise, k: {"n_samples": n}
+    jitter: float = 0.0
+    classes: bool = False
+
+
+# The playground's reading of each toy dataset; one registered in handgrad.data.TOY without a
+# line here is still offered (drawn with n_samples and jittered by the noise), under its name.
+TOYS = {
+    "xor": Toy("XOR", lambda n, noise, k: {"n_samples": n, "noise": 0.4 * noise}),
+    "circles": Toy("circles", lambda n, noise, k: {"n_samples": n, "noise": 0.25 * noise}),
+    "moons": Toy("moons", lambda n, noise, k: {"n_samples": n, "noise": 0.5 * noise}),
+    "spiral": Toy("spiral", lambda n, noise, k: {"n_per_class": max(n // k, 2), "n_classes": k,
+                                                 "noise": noise}, classes=True),
+    "blobs": Toy("blobs", lambda n, noise, k: {"n_samples": n, "n_features": 2, "centers": k,
+                                               "cluster_std": 0.3 + 2 * noise}, classes=True),
+    "checkerboard": Toy("checker", lambda n, noise, k: {"n_samples": n, "tiles": 4,
+                                                        "noise": 0.2 * noise}),
+    "quadrants": Toy("quadrants", jitter=0.2),
+    "separable": Toy("separable", jitter=0.2),
+    "sine": Toy("sine fit", lambda n, noise, k: {"n_samples": n, "noise": 0.5 * noise}),
+}
+CSV = "csv"                                    # the user's own file: a dataset name too
+
+
+def toy(name):
+    """The playground's reading of toy dataset ``name`` (a default one when it has no line)."""
+    return TOYS.get(name) or Toy(name.replace("_", " "), jitter=0.2)
+
+
+def dataset_names():
+    """The datasets the page offers: handgrad's toy datasets, in their table's order, then csv."""
+    return [*hgdata.toy_names(), CSV]
+
+
+def task_of(name):
+    return "regression" if name in REGRESSION else "classification"
+
+
+def generate(setup):
+    """The raw points of a built-in dataset, drawn from a generator seeded by ``setup["seed"]``."""
+    name, n, noise, k = setup["dataset"], setup["points"], setup["noise"], setup["classes"]
+    if name not in hgdata.TOY:
+        raise SettingError("dataset", f"no generator for dataset {name!r}")
+    rng = np.random.default_rng(setup["seed"])
+    how = toy(name)
+    X, y = hgdata.TOY[name](**how.args(n, noise, k), rng=rng)
+    if how.jitter:
+        X = X + (how.jitter * noise * rng.standard_normal(X.shape)).astype(np.float32)
+    return X, y
 
 
 @dataclass
@@ -58,30 +119,6 @@ def _fit_square(P):
     center = (lo + hi) / 2                                    # (d,)
     half = float(np.max(hi - lo)) / 2
     return center, (half / FILL if half > 0 else 1.0)
-
-
-def generate(setup):
-    """The raw points of a built-in dataset, drawn from a generator seeded by ``setup["seed"]``."""
-    name, n, noise, k = setup["dataset"], setup["points"], setup["noise"], setup["classes"]
-    rng = np.random.default_rng(setup["seed"])
-    if name == "xor":
-        return make_xor(n, noise=0.4 * noise, rng=rng)
-    if name == "circles":
-        return make_circles(n, noise=0.25 * noise, rng=rng)
-    if name == "moons":
-        return make_moons(n, noise=0.5 * noise, rng=rng)
-    if name == "spiral":
-        return make_spiral(max(n // k, 2), n_classes=k, noise=noise, rng=rng)
-    if name == "blobs":
-        return make_blobs(n, n_features=2, centers=k, cluster_std=0.3 + 2 * noise, rng=rng)
-    if name == "checkerboard":
-        return make_checkerboard(n, tiles=4, noise=0.2 * noise, rng=rng)
-    if name == "quadrants":
-        X, y = make_quadrants(n, rng=rng)
-        return X + (0.2 * noise * rng.standard_normal(X.shape)).astype(np.float32), y
-    if name == "sine":
-        return make_sine(n, noise=0.5 * noise, rng=rng)
-    raise SettingError("dataset", f"no generator for dataset {name!r}")
 
 
 def make_points(setup, table=None):
@@ -144,9 +181,9 @@ def as_list(U, t):
 def thumbnails(n=150):
     """A small sample of every built-in dataset, for the page's dataset buttons."""
     out = {}
-    for name in DATASETS:
-        if name != "csv":
-            p = make_points({**DEFAULTS, "dataset": name, "points": n, "noise": 0.15})
+    for name in dataset_names():
+        if name != CSV:
+            p = make_points({"dataset": name, "points": n, "noise": 0.15, "classes": 3, "seed": 0})
             out[name] = as_list(p.P, p.t)
     return out
 
@@ -193,9 +230,29 @@ def parse_csv(text):
         for j in range(n_coords):
             P[r, j] = _coordinate(cells[j], no)
         labels.append(cells[-1])
+    numbers = [no for no, _ in rows]
+    _check_spread(P, numbers, ["x", "y"][:n_coords])
     if width == 2:
-        return P, np.array([_coordinate(c, no) for (no, _), c in zip(rows, labels)]), None
+        t = np.array([_coordinate(c, no) for no, c in zip(numbers, labels)])
+        _check_spread(t[:, None], numbers, ["target"])
+        return P, t, None
     return (P, *_classes(labels))
+
+
+def _check_spread(A, line_numbers, names, ratio=1e4):
+    """Refuse a column where one value lies so far from the rest that, scaled into the page's
+    square, every other point would fall on one dot (e.g. a stray 1e308 among values near 1)."""
+    for j, name in enumerate(names):
+        col = A[:, j]
+        lo, hi = np.percentile(col, [25, 75])
+        middle = hi - lo
+        spread = float(np.max(col) - np.min(col))
+        if middle > 0 and spread > ratio * middle:
+            far = int(np.argmax(np.abs(col - np.median(col))))
+            raise SettingError("csv", f"line {line_numbers[far]}: {name} = {col[far]:g} lies so far "
+                                      f"from the others (the middle half of {name} is "
+                                      f"{lo:g} to {hi:g}) that every other point would fall on "
+                                      "one dot; remove that row or rescale the column")
 
 
 def _is_number(text):
@@ -213,6 +270,9 @@ def _coordinate(text, line_no):
         raise SettingError("csv", f"line {line_no}: {text!r} is not a number") from None
     if not np.isfinite(x):
         raise SettingError("csv", f"line {line_no}: {text!r} is not a finite number")
+    if abs(x) > MAX_COORDINATE:
+        raise SettingError("csv", f"line {line_no}: {text!r} is too large; the playground "
+                                  f"takes values up to {MAX_COORDINATE:g} in size")
     return x
 
 

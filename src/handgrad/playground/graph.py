@@ -2,13 +2,18 @@
 
     a = 2,  b = −3,  c = 10,  d = a·b,  e = d + c,  L = relu(e)
 
-stepped through forward (each node's value, leaves first, in the engine's
+with the page's own a, b and c (so a learner can make e < 0 and watch the ReLU stop the
+gradient), stepped through forward (each node's value, leaves first, in the engine's
 ``topological_order``) and backward one node at a time: the seed ∂L/∂L = 1, then
-``propagate(node)`` for each node in reverse order — the engine's own single step
-of ``L.backward()``, which adds local derivative × node.grad to each parent's grad.
-Every gradient shown is the engine's, read after each step. Hovering a node shows
-its local backward rule as the engine writes it (``RULES[op]``) with the numbers.
+``propagate(node)`` for each node in reverse order — the engine's own single step of
+``L.backward()``, which adds local derivative × node.grad to each parent's grad. Every
+value and gradient sent is the engine's, read after each step; the page writes the texts.
 """
+
+from .checks import SettingError, number
+
+DEFAULT_LEAVES = {"a": 2.0, "b": -3.0, "c": 10.0}
+LIMIT = 1000.0              # each leaf within ±LIMIT
 
 
 def _engine():
@@ -20,21 +25,33 @@ def _engine():
     return engine
 
 
-def num(x):
-    """A number as the page shows it: short, with a real minus sign."""
-    return f"{x:g}".replace("-", "−")
+def check_leaves(query):
+    """{"a", "b", "c"} as numbers from a query (defaults: the lesson's 2, −3, 10)."""
+    unknown = sorted(set(query) - set(DEFAULT_LEAVES))
+    if unknown:
+        raise SettingError(unknown[0], f"unknown setting {unknown[0]!r}; known: a, b, c")
+    return {k: number(k, query.get(k, v), -LIMIT, LIMIT, k) for k, v in DEFAULT_LEAVES.items()}
 
 
-def graph_steps():
-    """Nodes (value, op, parents, rule, local derivatives, gradient) and every step."""
+def lesson_graph(engine, a, b, c):
+    """L = relu(a·b + c) built by the engine, each node labelled as the lesson names it."""
+    a, b, c = engine.Value(a, "a"), engine.Value(b, "b"), engine.Value(c, "c")
+    d = a * b
+    d.label = "d"
+    e = d + c
+    e.label = "e"
+    L = e.relu()
+    L.label = "L"
+    return L
+
+
+def graph_steps(query=None):
+    """Nodes (value, op, parents, local derivatives, rule) and every backward step's grads."""
     engine = _engine()
-    root = engine.example_graph()
+    leaves = check_leaves(dict(query or {}))
+    root = lesson_graph(engine, **leaves)
     order = engine.topological_order(root)                 # leaves first
     index = {id(v): i for i, v in enumerate(order)}
-    label = [v.label or f"v{i}" for i, v in enumerate(order)]
-    final = [float(v.grad) for v in order]                 # after example_graph's L.backward()
-
-    root.zero_grad()
     root.grad = 1.0                                        # the seed: ∂L/∂L = 1
     backward = []
     for v in reversed(order):
@@ -42,45 +59,11 @@ def graph_steps():
         adds = [{"parent": index[id(p)], "local": float(d), "out_grad": float(v.grad),
                  "add": float(d) * float(v.grad)} for p, d in zip(v.parents, v.local)]
         backward.append({"node": index[id(v)], "grads": [float(n.grad) for n in order],
-                         "adds": adds, "text": _backward_text(v, label, adds, index)})
-
-    nodes = []
-    for i, v in enumerate(order):
-        nodes.append({
-            "id": i, "label": label[i], "op": v.op, "data": float(v.data), "grad": final[i],
-            "parents": [index[id(p)] for p in v.parents], "local": [float(d) for d in v.local],
-            "rule": engine.RULES.get(v.op, "") if v.op else "",
-            "expr": _expression(v, label, index),
-        })
-    forward = [{"node": n["id"], "text": _forward_text(n, nodes)} for n in nodes]
-    return {"type": "graph", "nodes": nodes, "root": index[id(root)],
-            "forward": forward, "backward": backward}
-
-
-def _expression(v, label, index):
-    names = [label[index[id(p)]] for p in v.parents]
-    me = label[index[id(v)]]
-    if not v.op:
-        return f"{me} = {num(v.data)}"
-    if len(names) == 2:
-        return f"{me} = {names[0]} {v.op} {names[1]}"
-    return f"{me} = {v.op}({', '.join(names)})"
-
-
-def _forward_text(node, nodes):
-    if not node["op"]:
-        return f"{node['label']} = {num(node['data'])}   (a leaf)"
-    parts = ", ".join(f"{nodes[p]['label']} = {num(nodes[p]['data'])}" for p in node["parents"])
-    return f"{node['expr']} = {num(node['data'])}   with {parts}"
-
-
-def _backward_text(v, label, adds, index):
-    me = label[index[id(v)]]
-    text = f"∂L/∂{me} = {num(v.grad)}"
-    if adds:
-        text += "  →  " + ";  ".join(
-            f"∂L/∂{label[a['parent']]} += {num(a['local'])} × {num(a['out_grad'])} = {num(a['add'])}"
-            for a in adds)
-    else:
-        text += "   (a leaf: nothing to pass on)"
-    return text
+                         "adds": adds})
+    nodes = [{"id": i, "label": v.label, "op": v.op, "data": float(v.data),
+              "grad": float(v.grad), "parents": [index[id(p)] for p in v.parents],
+              "local": [float(d) for d in v.local],
+              "rule": engine.RULES.get(v.op, "") if v.op else ""}
+             for i, v in enumerate(order)]
+    return {"type": "graph", "leaves": leaves, "limit": LIMIT, "nodes": nodes,
+            "root": index[id(root)], "backward": backward}

@@ -9,8 +9,7 @@ import base64
 
 import numpy as np
 
-from .config import FEATURES, FEATURES_1D
-from .data import features, grid, line
+from .data import FEATURES, FEATURES_1D, features, grid, line
 
 GRID = 48             # decision boundary: cells per side
 NEURON_GRID = 24      # each neuron's own picture: cells per side
@@ -77,7 +76,7 @@ def neuron_pictures(model, setup, task, size=NEURON_GRID):
 
 def feature_pictures(task, size=NEURON_GRID):
     """Every feature the task offers (used or not) over the square (or along x), in [-1, 1],
-    in the order of ``config.FEATURES`` (or ``FEATURES_1D``)."""
+    in the order of ``data.FEATURES`` (or ``FEATURES_1D``)."""
     n = size if task == "classification" else CURVE // 2
     names = list(FEATURES) if task == "classification" else list(FEATURES_1D)
     U = grid(n) if task == "classification" else line(n)

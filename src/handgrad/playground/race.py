@@ -1,86 +1,120 @@
-"""The optimizer race: SGD, momentum and Adam train the same network from the same
-initial weights on the same data, in the same batch order; their loss curves and
-decision boundaries are recorded so the page can scrub through training.
+"""The optimizer race: two to four optimizers train the same network from the same initial
+weights on the same data, in the same batch order, live, a few mini-batches per frame.
 
-Each runner is a handgrad MLP trained by handgrad's loop with an optimizer from
-``handgrad.optim.make_optimizer``. The three models are built from one seed, so
-their weights and their generators (batch order, dropout masks) start equal; the
-first model's weights are also copied into the others, to make that plain.
+Each racer is a handgrad MLP with an optimizer from ``handgrad.optim.make_optimizer`` (any
+registered name), stepped by ``trainer.Trainer``. The models are built from one seed, so
+their weights and their generators (the batch order) start equal; the first model's weights
+are also copied into the others, to make that plain. A racer that diverges stops with its
+last good picture while the others go on; the race pauses by itself at ``epochs``.
 """
+
+import math
 
 import numpy as np
 
-from ..history import DivergenceError, History
-from ..optim import make_optimizer
-from ..train import train
+from ..optim import OPTIMIZERS, make_optimizer
 from .data import as_list, make_points, split
 from .data import features as feature_matrix
 from .pictures import inputs_of, pack01
-from .session import _finite, build_model, divergence_step
+from .session import FRAME_SECONDS, build_model, evaluate
+from .trainer import Trainer
 
-RUNNERS = ("sgd", "momentum", "adam")
-RACE_GRID = 40          # cells per side of each recorded boundary
-MAX_SNAPSHOTS = 40      # boundaries recorded per runner (plus the start)
-
-
-def snapshot_epochs(epochs, count=MAX_SNAPSHOTS):
-    """The epochs at which boundaries are recorded: 0, evenly spread, and the last."""
-    return sorted({round(e) for e in np.linspace(0, epochs, min(epochs, count) + 1)})
+RACE_GRID = 40          # cells per side of each racer's boundary
 
 
-def run_race(settings):
-    """Race the three optimizers; ``settings`` are checked by ``config.check_race``."""
-    points = make_points(settings)
-    U_train, t_train, U_test, t_test = split(points, settings["train"], settings["seed"])
-    X_train = feature_matrix(U_train, settings["features"])             # (n_train, d)
-    X_test = feature_matrix(U_test, settings["features"])               # (n_test, d)
-    X_grid = inputs_of(settings, "classification", RACE_GRID)           # (G², d)
-    K, d = points.n_classes, X_train.shape[1]
-    first = build_model(settings, d, K, "classification")
-    start = first.state_dict()
-    marks = snapshot_epochs(settings["epochs"])
-    runs = []
-    for name in RUNNERS:
-        model = build_model(settings, d, K, "classification")
-        model.load_state_dict(start)                                    # the same start, exactly
-        lr = settings[f"lr_{name}"]
-        runs.append(_run(model, make_optimizer(name, lr), name, lr, settings, marks,
-                         (X_train, t_train, X_test, t_test, X_grid)))
-    return {"type": "race", "settings": settings, "epochs": settings["epochs"],
-            "snapshot_epochs": marks, "grid": RACE_GRID, "classes": K,
-            "layer_sizes": first.layer_sizes,
-            "train": as_list(U_train, t_train), "test": as_list(U_test, t_test), "runs": runs}
+class RaceSession:
+    """A race for settings checked by ``config.check_race``; driven like a ``Session``."""
 
+    def __init__(self, settings, table=None):
+        self.configure(settings)
 
-def _run(model, optimizer, name, lr, settings, marks, arrays):
-    X_train, t_train, X_test, t_test, X_grid = arrays
-    history = History()
-    curve = {"train_loss": [], "test_loss": [], "test_accuracy": []}
-    frames, diverged = [], None
+    def configure(self, settings, table=None):
+        self.setup = settings
+        points = make_points(settings)
+        U_train, t_train, U_test, t_test = split(points, settings["train"], settings["seed"])
+        self.U_train, self.t_train, self.U_test, self.t_test = U_train, t_train, U_test, t_test
+        self.X_train = feature_matrix(U_train, settings["features"])        # (n_train, d)
+        self.X_test = feature_matrix(U_test, settings["features"])          # (n_test, d)
+        self.X_grid = inputs_of(settings, "classification", RACE_GRID)      # (G², d)
+        self.classes = points.n_classes
+        self.reset()
 
-    def record(epoch):
-        with np.errstate(all="ignore"):
-            tr, te = model.evaluate(X_train, t_train), model.evaluate(X_test, t_test)
-            if epoch in marks:
-                frames.append(pack01(model.predict_proba(X_grid)))      # (G², K)
-        curve["train_loss"].append(_finite(tr["loss"]))
-        curve["test_loss"].append(_finite(te["loss"]))
-        curve["test_accuracy"].append(_finite(te["accuracy"]))
+    def reset(self):
+        s, K, d = self.setup, self.classes, self.X_train.shape[1]
+        first = build_model(s, d, K, "classification")
+        start = first.state_dict()
+        self.layer_sizes = first.layer_sizes
+        self.racers, self.pending = [], []
+        for i, name in enumerate(s["optimizers"]):
+            model = build_model(s, d, K, "classification")
+            model.load_state_dict(start)                                    # the same start
+            optimizer = make_optimizer(name, s[f"lr_{name}"])
+            trainer = Trainer(model, optimizer, self.X_train, self.t_train, s["batch_size"],
+                              on_epoch=lambda i=i: self.pending[i].append(self.curve_point(i)))
+            self.racers.append((name, trainer))
+            self.pending.append([self.curve_point(i)])
 
-    record(0)
-    for epoch in range(1, settings["epochs"] + 1):
-        try:
+    @property
+    def trainers(self):
+        return [t for _, t in self.racers]
+
+    @property
+    def epoch(self):
+        """The race's epoch: the furthest racer's (a diverged one stops where it was)."""
+        return max(t.epoch for t in self.trainers)
+
+    @property
+    def finished(self):
+        """Every racer reached the last epoch or diverged."""
+        return all(t.diverged or len(t.history) >= self.setup["epochs"] for t in self.trainers)
+
+    @property
+    def diverged(self):
+        return None             # a racer's divergence stops that racer, not the race
+
+    def advance(self, steps, seconds=FRAME_SECONDS):
+        """``steps`` mini-batches for every racer still running (time shared between them)."""
+        left = [(i, t) for i, t in enumerate(self.trainers)
+                if not t.diverged and len(t.history) < self.setup["epochs"]]
+        done = 0
+        for i, t in left:
+            # never past the last epoch: stop where it ends
+            to_end = (self.setup["epochs"] - len(t.history)) * t.steps_per_epoch - \
+                math.ceil(t.cursor / t.batch_size)
+            kept = len(self.pending[i])
+            done = max(done, t.run(min(steps, to_end), seconds / max(1, len(left))))
+            if t.diverged:                   # its epochs were undone: so are their points
+                del self.pending[i][kept:]
+        return done
+
+    def curve_point(self, i):
+        """[epoch, train loss, test loss, test accuracy] of racer i, in evaluation mode."""
+        t = self.trainers[i]
+        train_loss, _ = evaluate(t.model, self.X_train, self.t_train)
+        test_loss, test_acc = evaluate(t.model, self.X_test, self.t_test)
+        return [round(t.epoch, 4), train_loss, test_loss, test_acc]
+
+    def ready(self):
+        s = self.setup
+        return {"type": "ready", "setup": s, "classes": self.classes, "task": "classification",
+                "layer_sizes": self.layer_sizes, "grid": RACE_GRID, "epochs": s["epochs"],
+                "steps_per_epoch": self.trainers[0].steps_per_epoch,
+                "racers": [{"name": name, "label": OPTIMIZERS[name].label, "lr": s[f"lr_{name}"],
+                            "optimizer": repr(t.optimizer)} for name, t in self.racers],
+                "train": as_list(self.U_train, self.t_train),
+                "test": as_list(self.U_test, self.t_test)}
+
+    def frame(self):
+        """Each racer's boundary, its losses now and its curve points not yet sent."""
+        racers = []
+        for i, (name, t) in enumerate(self.racers):
+            now = self.curve_point(i)
             with np.errstate(all="ignore"):
-                train(model, X_train, t_train, epochs=epoch, optimizer=optimizer,
-                      batch_size=min(settings["batch"], len(X_train)), history=history, log=None)
-        except DivergenceError as e:
-            step = divergence_step(e) or optimizer.t + 1
-            diverged = {"step": step, "epoch": epoch, "message": f"Diverged at step {step}: {e}"}
-            break
-        record(epoch)
-    while len(frames) < len(marks):                                     # a diverged run keeps
-        frames.append(frames[-1])                                       # its last good picture
-    return {"name": name, "label": {"sgd": "SGD", "momentum": "Momentum (0.9)",
-                                    "adam": "Adam"}[name],
-            "lr": lr, "optimizer": repr(optimizer), "steps": optimizer.t, **curve,
-            "frames": frames, "diverged": diverged}
+                picture = pack01(t.model.predict_proba(self.X_grid))       # (G², K)
+            racers.append({"name": name, "epoch": now[0], "step": t.steps, "now": now,
+                           "train_loss": now[1], "test_loss": now[2], "test_accuracy": now[3],
+                           "curve": self.pending[i], "picture": picture, "diverged": t.diverged})
+            self.pending[i] = []
+        return {"type": "frame", "epoch": round(self.epoch, 4),
+                "step": max(t.steps for t in self.trainers), "racers": racers,
+                "finished": self.finished}

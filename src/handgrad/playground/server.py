@@ -1,31 +1,37 @@
 """The playground's local web server: Starlette routes, one training session per tab.
 
-    GET  /                          the page (static files in ``static/``)
-    GET  /api/options               the choices and limits the page offers
+    GET  /                          the page, its views filled in from ``views.VIEWS``
+    GET  /api/options               the choices (from handgrad's registries), limits, defaults
     GET  /api/thumbnails            a small sample of each built-in dataset
-    POST /api/race                  the optimizer race for the JSON settings sent
-    GET  /api/backprop?preset=a     backprop, step by step (or ?x1=..&x2=..&label=..)
-    GET  /api/graph                 the scalar-engine graph, forward and backward
+    GET  /api/{view}?...            a view's numbers, computed by handgrad (backprop, graph)
     POST /api/session/{id}/csv      the user's CSV file for that tab (form field "file")
     GET  /api/session/{id}/checkpoint   the tab's trained network, a .safetensors file
     GET  /api/session/{id}/snippet  Python that reloads it
     WS   /ws                        the tab's session (messages below)
 
-A WebSocket is one tab's session. The page sends JSON messages
+A WebSocket is one tab. It can hold a training run for each live view (the playground and
+the optimizer race); a message names its view ("view", the playground when left out):
 
-    {"type": "setup", "setup": {...}}   (re)build data and network; answered by ready + frame
-    {"type": "play"} / {"type": "pause"} / {"type": "step"} / {"type": "reset"}
+    {"type": "setup", "view": v, "setup": {...}}   (re)build data and network, paused;
+                                                   answered by status, ready and frame
+    {"type": "play"} / {"type": "pause"} / {"type": "reset"}
+    {"type": "step"}                    one mini-batch, then a frame
+    {"type": "speed", "steps": n}       mini-batches per frame while playing
+    {"type": "set_weight", "layer": l, "row": j, "col": i, "value": w}   a weight set by hand
     {"type": "ack", "seq": n}           frame n is drawn: the next one may come
 
-and gets hello, ready, frame, diverged, status and error messages. While playing,
-the server trains for about 40 ms, sends a frame, and waits for the page's ack
-(at most ``ACK_TIMEOUT`` seconds) before it trains again: a slow page gets fewer
-frames, never a queue of them. At most ``max_sessions`` tabs are served at once;
-closing a tab ends its session and frees its model. Training runs in a worker
-thread so the server keeps answering.
+and gets hello, ready, frame, diverged, status and error messages, each with its view.
+While playing, the server trains ``speed`` mini-batches (for at most 0.1 s), sends a frame,
+and waits for the page's ack (at most ``ACK_TIMEOUT`` seconds) before it trains again: a
+slow page gets fewer frames, never a queue of them, and no frame costs more than a tenth of
+a second of work, so no tab waits behind another's. At most ``max_sessions`` tabs are served
+at once; a tab that closes, reloads or drops its connection — mid-training or mid-message —
+ends its session at once and frees its slot and its models.
 
-A bad setting never reaches a traceback: the page gets {"type": "error", "field",
-"message"} (or HTTP 400 with the same JSON) and the session goes on as before.
+A bad message never reaches a traceback: the page gets {"type": "error", "field",
+"message"} (or HTTP 400 with the same JSON) and the session goes on as before. A binary
+frame gets the same kind of answer; a message over ``MAX_MESSAGE`` closes the socket
+(code 1009), as the WebSocket protocol says.
 """
 
 import asyncio
@@ -35,7 +41,6 @@ import secrets
 import socket
 import threading
 import webbrowser
-from pathlib import Path
 from urllib.parse import urlsplit
 
 try:
@@ -44,7 +49,7 @@ try:
     from starlette.datastructures import Headers
     from starlette.middleware import Middleware
     from starlette.middleware.trustedhost import TrustedHostMiddleware
-    from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+    from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
     from starlette.routing import Mount, Route, WebSocketRoute
     from starlette.staticfiles import StaticFiles
     from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -52,35 +57,46 @@ except ImportError as e:   # the optional extra is missing
     raise ImportError("the playground needs a web server (Starlette, uvicorn): "
                       "pip install 'handgrad[playground]'") from e
 
-from .backprop import backprop_steps
-from .config import SettingError, check_race, check_setup, options
+from .checks import SettingError, number
+from .config import DEFAULT_SPEED, FPS, SPEEDS
 from .data import MAX_CSV_BYTES, parse_csv, thumbnails
-from .graph import graph_steps
-from .race import run_race
-from .session import CHECKPOINT_NAME, Session
+from .session import CHECKPOINT_NAME
+from .views import STATIC, VIEWS, live_views, page_options, render_page
 
-STATIC = Path(__file__).parent / "static"
 MAX_SESSIONS = 8          # tabs served at once
 MAX_MESSAGE = 64_000      # characters in one message from the page
+MAX_FRAME_BYTES = 4 * MAX_MESSAGE   # a WebSocket message larger than this closes the socket
 ACK_TIMEOUT = 2.0         # seconds to wait for the page to draw a frame
-FPS = 20                  # frames per second at most
-RACES_AT_ONCE = 2         # optimizer races computed at the same time
+MAX_WEIGHT = 100.0        # a weight set by hand lies within ±MAX_WEIGHT
 LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 
+class Run:
+    """One live view's training in a tab: its session (once set up), play state and speed."""
+
+    def __init__(self):
+        self.session = None
+        self.playing = False
+        self.speed = DEFAULT_SPEED
+
+
 class Tab:
-    """One browser tab: its training session (once set up), its CSV data, its play state."""
+    """One browser tab: a run per live view, its CSV data, its messages in flight."""
 
     def __init__(self, sid):
         self.id = sid
-        self.session = None
+        self.runs = {name: Run() for name in live_views()}
         self.table = None
-        self.playing = False
         self.lock = asyncio.Lock()         # one training call at a time
         self.send_lock = asyncio.Lock()    # one message on the wire at a time
         self.wake = asyncio.Event()        # set when play starts
         self.acked = asyncio.Event()       # set when the page drew the last frame
         self.seq = 0                       # the number of the last frame sent while playing
+
+    @property
+    def session(self):
+        """The playground's session (the view the CSV, checkpoint and snippet belong to)."""
+        return self.runs["playground"].session
 
 
 class Sessions:
@@ -98,7 +114,9 @@ class Sessions:
         return tab
 
     def close(self, tab):
-        tab.session = tab.table = None       # drop the model and data now
+        for run in tab.runs.values():        # drop the models and data now
+            run.playing, run.session = False, None
+        tab.table = None
         self.tabs.pop(tab.id, None)
 
     def get(self, sid):
@@ -116,52 +134,36 @@ def error_json(e, status=400):
 # --- HTTP -------------------------------------------------------------------------------------
 
 async def index(request):
-    return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+    return HTMLResponse(render_page("numpy"), headers={"Cache-Control": "no-store"})
 
 
 async def static_data(request):
-    """The page asks for static-data.js; a static export holds its runs there, a server none."""
+    """The page asks for static-data.js; a static export holds its data there, a server none."""
     return Response("window.HANDGRAD_STATIC = null;\n", media_type="text/javascript")
 
 
 async def api_options(request):
-    return JSONResponse(options())
+    return JSONResponse(page_options("numpy"))
 
 
 async def api_thumbnails(request):
     return JSONResponse(await run_in_threadpool(thumbnails))
 
 
-async def api_race(request):
-    try:
-        settings = json.loads(await request.body() or b"{}")
-        settings = check_race(settings)
-    except json.JSONDecodeError as e:
-        return error_json(ValueError(f"the race settings must be JSON: {e}"))
-    except SettingError as e:
-        return error_json(e)
-    async with request.app.state.races:
-        result = await run_in_threadpool(run_race, settings)
-    return JSONResponse(result)
+def view_api(view):
+    """GET /api/{view.name}: the view's numbers for the query, or a 400 saying what is wrong."""
+    async def answer(request):
+        try:
+            result = await run_in_threadpool(view.api, dict(request.query_params))
+        except SettingError as e:
+            return error_json(e)
+        except ImportError as e:
+            return error_json(e, status=503)
+        return JSONResponse(result)
+    return answer
 
 
-async def api_backprop(request):
-    try:
-        result = await run_in_threadpool(backprop_steps, dict(request.query_params))
-    except SettingError as e:
-        return error_json(e)
-    return JSONResponse(result)
-
-
-async def api_graph(request):
-    try:
-        result = await run_in_threadpool(graph_steps)
-    except ImportError as e:
-        return error_json(e, status=503)
-    return JSONResponse(result)
-
-
-def _tab_or_404(request):
+def _tab(request):
     tab = request.app.state.sessions.get(request.path_params["sid"])
     if tab is None:
         raise LookupError("no such session: it ended when its tab closed; reload the page")
@@ -170,18 +172,25 @@ def _tab_or_404(request):
 
 async def api_csv(request):
     try:
-        tab = _tab_or_404(request)
+        tab = _tab(request)
     except LookupError as e:
         return error_json(e, status=404)
-    if int(request.headers.get("content-length") or 0) > MAX_CSV_BYTES + 10_000:
+    length = request.headers.get("content-length") or "0"
+    if length.isdigit() and int(length) > MAX_CSV_BYTES + 10_000:
         return error_json(SettingError("csv", f"the CSV file is larger than "
                                               f"{MAX_CSV_BYTES // 1000} kB"), status=413)
     try:
-        async with request.form(max_files=1, max_fields=4) as form:
-            upload = form.get("file")
-            if upload is None or isinstance(upload, str):
-                raise SettingError("csv", "send the CSV file in a form field named 'file'")
-            raw = await upload.read(MAX_CSV_BYTES + 1)
+        try:
+            async with request.form(max_files=1, max_fields=4) as form:
+                upload = form.get("file")
+                if upload is None or isinstance(upload, str):
+                    raise SettingError("csv", "send the CSV file in a form field named 'file'")
+                raw = await upload.read(MAX_CSV_BYTES + 1)
+        except SettingError:
+            raise
+        except Exception as e:               # a body that is not a well-formed form
+            raise SettingError("csv", f"send the CSV file as a form upload (field 'file'); "
+                                      f"the request could not be read: {e}") from None
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
@@ -190,15 +199,15 @@ async def api_csv(request):
     except SettingError as e:
         return error_json(e)
     tab.table = table
-    P, t, _ = table
+    P, t, names = table
     task = "regression" if P.shape[1] == 1 else "classification"
-    return JSONResponse({"type": "csv", "rows": len(P), "task": task,
+    return JSONResponse({"type": "csv", "rows": len(P), "task": task, "class_names": names or [],
                          "classes": int(t.max()) + 1 if task == "classification" else 0})
 
 
 def _trained_tab(request):
-    """The request's tab, which must hold a network (LookupError otherwise)."""
-    tab = _tab_or_404(request)
+    """The request's tab, which must hold a playground network (LookupError otherwise)."""
+    tab = _tab(request)
     if tab.session is None:
         raise LookupError("this tab has no network yet: set one up first")
     return tab
@@ -230,35 +239,42 @@ async def send(ws, tab, message):
         await ws.send_text(json.dumps(message, allow_nan=False))
 
 
+def _tagged(view, message):
+    message["view"] = view
+    return message
+
+
 async def play_loop(ws, tab):
-    """While playing: train a little, send a frame, wait for the page to draw it."""
+    """While a view plays: train a little, send a frame, wait for the page to draw it."""
     loop = asyncio.get_running_loop()
     while True:
         await tab.wake.wait()
-        if not tab.playing or tab.session is None:
+        playing = [(name, run) for name, run in tab.runs.items()
+                   if run.playing and run.session is not None]
+        if not playing:
             tab.wake.clear()
             continue
         started = loop.time()
-        async with tab.lock:                 # a pause waits for this frame: none comes after it
-            session = tab.session
-            if not tab.playing or session is None:
-                continue
-            try:
-                message = await run_in_threadpool(_advance, session)
-            except Exception as e:           # stop playing, say why; the session goes on
-                message = {"type": "error", "field": None,
-                           "message": f"training stopped ({type(e).__name__}: {e})"}
-            stopped = message["type"] in ("diverged", "error")
-            if stopped:
-                tab.playing = False
-                tab.wake.clear()
-            tab.seq += 1
-            message["seq"] = tab.seq         # the page acks this number once it has drawn it
-            tab.acked.clear()
-            await send(ws, tab, message)
-            if stopped:
-                await send(ws, tab, {"type": "status", "playing": False})
-        if not tab.playing:
+        for name, run in playing:
+            async with tab.lock:             # a pause waits for this frame: none comes after it
+                session = run.session
+                if not run.playing or session is None:
+                    continue
+                try:
+                    message = await run_in_threadpool(_advance, session, run.speed)
+                except Exception as e:       # stop playing, say why; the session goes on
+                    message = {"type": "error", "field": None,
+                               "message": f"training stopped ({type(e).__name__}: {e})"}
+                stopped = message["type"] in ("diverged", "error") or message.get("finished")
+                if stopped:
+                    run.playing = False
+                tab.seq += 1
+                message["seq"] = tab.seq     # the page acks this number once it has drawn it
+                tab.acked.clear()
+                await send(ws, tab, _tagged(name, message))
+                if stopped:
+                    await send(ws, tab, _tagged(name, {"type": "status", "playing": False}))
+        if not any(run.playing for run in tab.runs.values()):
             continue
         try:
             await asyncio.wait_for(tab.acked.wait(), ACK_TIMEOUT)
@@ -267,23 +283,24 @@ async def play_loop(ws, tab):
         await asyncio.sleep(max(0.0, 1 / FPS - (loop.time() - started)))
 
 
-def _advance(session):
-    session.advance()
+def _advance(session, steps):
+    session.advance(steps)
     return session.diverged or session.frame()
 
 
 def _step(session):
-    session.train_epoch()
+    session.advance(1)
     return session.diverged or session.frame()
 
 
-def _setup(tab, settings):
-    setup = check_setup(settings)
-    if tab.session is None:
-        tab.session = Session(setup, tab.table)
+def _setup(tab, view, run, settings):
+    check, kind = live_views()[view].session
+    setup = check(settings)
+    if run.session is None:
+        run.session = kind(setup, tab.table)
     else:
-        tab.session.configure(setup, tab.table)
-    return [tab.session.ready(), tab.session.frame()]
+        run.session.configure(setup, tab.table)
+    return [run.session.ready(), run.session.frame()]
 
 
 def _reset(session):
@@ -291,43 +308,100 @@ def _reset(session):
     return [session.ready(), session.frame()]
 
 
+def _set_weight(session, msg):
+    sizes = session.model.layer_sizes
+    layer = number("layer", msg.get("layer"), 0, len(sizes) - 2, "layer", integer=True)
+    row = number("row", msg.get("row"), 0, sizes[layer + 1] - 1, "row", integer=True)
+    col = number("col", msg.get("col"), 0, sizes[layer] - 1, "col", integer=True)
+    value = number("value", msg.get("value"), -MAX_WEIGHT, MAX_WEIGHT, "a weight")
+    session.set_weight(layer, row, col, value)
+    return session.frame()
+
+
+MESSAGES = ("setup", "play", "pause", "step", "reset", "speed", "set_weight", "ack")
+
+
 async def handle(ws, tab, text):
-    """One message from the page; returns the replies to send."""
+    """One message from the page; returns (its view, the replies to send)."""
     if len(text) > MAX_MESSAGE:
         raise SettingError(None, f"message too long ({len(text)} characters; at most {MAX_MESSAGE})")
     try:
         msg = json.loads(text)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         raise SettingError(None, "messages must be JSON objects like {\"type\": \"play\"}") from None
-    kind = msg.get("type") if isinstance(msg, dict) else None
+    if not isinstance(msg, dict):
+        raise SettingError(None, "messages must be JSON objects like {\"type\": \"play\"}")
+    kind = msg.get("type")
     if kind == "ack":
         if msg.get("seq") == tab.seq:
             tab.acked.set()
-        return []
-    if kind == "setup":
+        return None, []
+    if kind not in MESSAGES:
+        raise SettingError(None, f"unknown message type {kind!r}; valid: {', '.join(MESSAGES)}")
+    view = msg.get("view", "playground")
+    if not isinstance(view, str) or view not in tab.runs:
+        raise SettingError("view", f"unknown view {view!r}; the views that train: "
+                                   f"{', '.join(tab.runs)}")
+    try:
+        return view, await _handle(tab, view, kind, msg)
+    except Exception as e:
+        e.view = view                        # the error belongs to this view's controls
+        raise
+
+
+async def _handle(tab, view, kind, msg):
+    run = tab.runs[view]
+    if kind == "setup":                      # a good one pauses; a bad one changes nothing
         async with tab.lock:
-            return await run_in_threadpool(_setup, tab, msg.get("setup", {}))
-    if kind in ("play", "pause", "step", "reset") and tab.session is None:
+            replies = await run_in_threadpool(_setup, tab, view, run, msg.get("setup", {}))
+            run.playing = False
+        return [{"type": "status", "playing": False}, *replies]
+    if kind == "speed":
+        run.speed = number("steps", msg.get("steps"), 1, SPEEDS[-1], "speed (steps per frame)",
+                           integer=True)
+        return []
+    if run.session is None:
         raise SettingError(None, f"{kind!r} needs a network: send a setup first")
     if kind == "play":
-        if tab.session.diverged:
-            return [tab.session.diverged, {"type": "status", "playing": False}]
-        tab.playing = True
+        if run.session.diverged:
+            return [run.session.diverged, {"type": "status", "playing": False}]
+        run.playing = True
         tab.wake.set()
         return [{"type": "status", "playing": True}]
     if kind == "pause":
-        tab.playing = False
+        run.playing = False
         async with tab.lock:                 # the frame being made, if any, goes out first
             return [{"type": "status", "playing": False}]
     if kind == "step":
-        tab.playing = False
+        run.playing = False
         async with tab.lock:
-            return [await run_in_threadpool(_step, tab.session), {"type": "status", "playing": False}]
-    if kind == "reset":
+            return [await run_in_threadpool(_step, run.session), {"type": "status", "playing": False}]
+    if kind == "set_weight":
+        if view != "playground":
+            raise SettingError(None, "weights are set by hand in the playground view only")
         async with tab.lock:
-            return await run_in_threadpool(_reset, tab.session)
-    raise SettingError(None, f"unknown message type {kind!r}; valid: setup, play, pause, step, "
-                             "reset, ack")
+            return [await run_in_threadpool(_set_weight, run.session, msg)]
+    async with tab.lock:                     # reset
+        run.playing = False
+        return [{"type": "status", "playing": False},
+                *await run_in_threadpool(_reset, run.session)]
+
+
+async def _reply(ws, tab, text):
+    """The replies to one message; every error becomes a message, never a traceback."""
+    try:
+        view, replies = await handle(ws, tab, text)
+    except SettingError as e:
+        view, replies = getattr(e, "view", None), [{"type": "error", "field": e.field,
+                                                    "message": str(e)}]
+    except ValueError as e:          # handgrad's own checks: a clear message already
+        view, replies = getattr(e, "view", None), [{"type": "error", "field": None,
+                                                    "message": str(e)}]
+    except Exception as e:           # never a traceback in the page; the session goes on
+        view, replies = getattr(e, "view", None), [{
+            "type": "error", "field": None,
+            "message": f"the server could not do that ({type(e).__name__}: {e})"}]
+    return [reply if view is None else _tagged(view, reply) for reply in replies]
 
 
 async def session_socket(ws: WebSocket):
@@ -346,29 +420,26 @@ async def session_socket(ws: WebSocket):
         return
     runner = asyncio.create_task(play_loop(ws, tab))
     try:
-        await send(ws, tab, {"type": "hello", "session": tab.id, "options": options()})
+        await send(ws, tab, {"type": "hello", "session": tab.id, "options": page_options("numpy")})
         while True:
-            text = await ws.receive_text()
-            try:
-                replies = await handle(ws, tab, text)
-            except SettingError as e:
-                replies = [{"type": "error", "field": e.field, "message": str(e)}]
-            except ValueError as e:          # handgrad's own checks: a clear message already
-                replies = [{"type": "error", "field": None, "message": str(e)}]
-            except Exception as e:           # never a traceback in the page; the session goes on
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            text = message.get("text")
+            if text is None:
                 replies = [{"type": "error", "field": None,
-                            "message": f"the server could not do that ({type(e).__name__}: {e})"}]
+                            "message": "binary messages are not understood: send JSON text like "
+                                       "{\"type\": \"play\"}"}]
+            else:
+                replies = await _reply(ws, tab, text)
             for reply in replies:
                 await send(ws, tab, reply)
-    except WebSocketDisconnect:
-        pass
+    except (WebSocketDisconnect, OSError, RuntimeError):
+        pass                                 # the tab went away, mid-message or mid-frame
     finally:
+        sessions.close(tab)                  # first: the slot is free whatever happens next
         runner.cancel()
-        try:
-            await runner
-        except asyncio.CancelledError:
-            pass
-        sessions.close(tab)
+        await asyncio.gather(runner, return_exceptions=True)
 
 
 # --- the app ----------------------------------------------------------------------------------
@@ -415,9 +486,7 @@ def create_app(host="127.0.0.1", max_sessions=MAX_SESSIONS):
             Route("/static-data.js", static_data),
             Route("/api/options", api_options),
             Route("/api/thumbnails", api_thumbnails),
-            Route("/api/race", api_race, methods=["POST"]),
-            Route("/api/backprop", api_backprop),
-            Route("/api/graph", api_graph),
+            *[Route(f"/api/{v.name}", view_api(v)) for v in VIEWS if v.api is not None],
             Route("/api/session/{sid}/csv", api_csv, methods=["POST"]),
             Route("/api/session/{sid}/checkpoint", api_checkpoint),
             Route("/api/session/{sid}/snippet", api_snippet),
@@ -428,8 +497,13 @@ def create_app(host="127.0.0.1", max_sessions=MAX_SESSIONS):
                     Middleware(SameOriginMiddleware)],
     )
     app.state.sessions = Sessions(max_sessions)
-    app.state.races = asyncio.Semaphore(RACES_AT_ONCE)
     return app
+
+
+def server_config(app):
+    """uvicorn's settings for the playground: quiet, and WebSocket messages bounded."""
+    import uvicorn
+    return uvicorn.Config(app, log_level="warning", ws_max_size=MAX_FRAME_BYTES)
 
 
 def bind(host="127.0.0.1", port=0):
@@ -457,8 +531,7 @@ def serve(host="127.0.0.1", port=0, open_browser=True, log=print, max_sessions=M
     import uvicorn
     sock = bind(host, port)
     url = url_of(sock)
-    server = uvicorn.Server(uvicorn.Config(create_app(host, max_sessions), log_level="warning",
-                                           ws_max_size=MAX_MESSAGE * 4))
+    server = uvicorn.Server(server_config(create_app(host, max_sessions)))
     log(f"handgrad playground: {url}  (Ctrl-C stops it)")
     if open_browser:
         threading.Timer(0.5, webbrowser.open, args=(url,)).start()
@@ -472,8 +545,8 @@ class Background:
         import uvicorn
         self.sock = bind(host, port)
         self.url = url_of(self.sock)
-        self.server = uvicorn.Server(uvicorn.Config(create_app(host, max_sessions),
-                                                    log_level="warning"))
+        self.app = create_app(host, max_sessions)
+        self.server = uvicorn.Server(server_config(self.app))
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]},
                                        daemon=True)
 

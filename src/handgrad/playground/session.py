@@ -1,33 +1,29 @@
-"""One browser tab's training run: data, a handgrad MLP, an optimizer, and the frames sent.
+"""One browser tab's playground: data, a handgrad MLP, an optimizer, and the frames sent.
 
-Training goes through handgrad's own loop (``handgrad.train.train``) one epoch at a
-time, so what the page shows is what ``MLP.fit`` does: shuffled mini-batches from
-the model's generator, forward, the hand-written backward, the optimizer's step,
-and its divergence watch. A diverged run keeps the weights of the last good epoch
-(the loop puts them back) and says at which step it failed.
+Training goes one mini-batch at a time through ``trainer.Trainer``, whose batches are
+handgrad's loop's exactly (the model's generator shuffles each epoch; forward, the
+hand-written backward, the optimizer's step), so k epochs here are ``MLP.fit`` for k
+epochs. A diverged run keeps the weights of the last picture sent and says at which step
+it failed.
 
 Nothing here knows about the server; a Session is driven by plain method calls.
 """
 
 import math
 import os
-import re
 import tempfile
-import time
 
 import numpy as np
 
-from ..history import DivergenceError, History
 from ..io import save_checkpoint
 from ..mlp import MLP
 from ..optim import make_optimizer
-from ..train import train
-from .data import FEATURE_CODE, as_list, make_points, split
+from .data import CSV, FEATURE_CODE, as_list, make_points, split, toy
 from .data import features as feature_matrix
 from .pictures import feature_pictures, neuron_pictures, output_picture, weights_of
+from .trainer import Trainer
 
-FRAME_SECONDS = 0.04          # training time per frame while playing
-MAX_EPOCHS_PER_FRAME = 20     # and at most this many epochs per frame
+FRAME_SECONDS = 0.1           # a frame trains for at most this long, whatever the speed
 CHECKPOINT_NAME = "handgrad-playground.safetensors"
 
 
@@ -35,20 +31,22 @@ def build_model(setup, n_inputs, n_outputs, task):
     """The MLP for ``setup``: hidden layers of the chosen activation, a softmax (or linear) output."""
     hidden = setup["hidden"]
     output = "softmax" if task == "classification" else "identity"
-    loss = "mse" if task == "classification" and setup.get("loss") == "mse" else None
+    loss = setup.get("loss", "cross_entropy") if task == "classification" else None
     norm = None if setup.get("norm", "none") == "none" else setup["norm"]
     return MLP([n_inputs, *hidden, n_outputs], [setup["activation"]] * len(hidden) + [output],
                seed=setup["seed"], norm=norm, dropout=setup.get("dropout", 0.0), loss=loss)
 
 
-def divergence_step(error):
-    """The step a DivergenceError names ("... at step 12 ..."), or None."""
-    found = re.search(r"at step (\d+)", str(error))
-    return int(found.group(1)) if found else None
-
-
-def _finite(x):
+def finite(x):
+    """A number for JSON: rounded, or None when it is NaN or infinite."""
     return None if x is None or not math.isfinite(x) else round(float(x), 6)
+
+
+def evaluate(model, X, t):
+    """(loss, accuracy or None) of ``model`` on (X, t), in evaluation mode."""
+    with np.errstate(all="ignore"):
+        result = model.evaluate(X, t)
+    return finite(result["loss"]), finite(result.get("accuracy"))
 
 
 class Session:
@@ -67,8 +65,8 @@ class Session:
         points = make_points(setup, self.table)
         self.setup, self.points = setup, points
         U_train, t_train, U_test, t_test = split(points, setup["train"], setup["seed"])
-        if setup.get("norm") == "batch" and len(U_train) % setup["batch"] == 1 \
-                and len(U_train) > setup["batch"]:
+        if setup.get("norm") == "batch" and len(U_train) % setup["batch_size"] == 1 \
+                and len(U_train) > setup["batch_size"]:
             # batch norm needs 2 examples in every batch: the one that would be last and
             # alone moves to the test set
             U_test, t_test = np.concatenate([U_test, U_train[-1:]]), np.concatenate([t_test, t_train[-1:]])
@@ -83,50 +81,45 @@ class Session:
         task, setup = self.points.task, self.setup
         n_out = self.points.n_classes if task == "classification" else 1
         self.model = build_model(setup, self.X_train.shape[1], n_out, task)
-        self.optimizer = make_optimizer(setup["optimizer"], setup["lr"], weight_decay=setup["l2"])
-        self.history = History()
-        self.batch = min(setup["batch"], len(self.X_train))
-        self.diverged = None
-        self.pending = [self._curve_point()]     # loss points not yet sent
+        self.optimizer = make_optimizer(setup["optimizer"], setup["lr"],
+                                        weight_decay=setup["weight_decay"])
+        self.pending = []                        # loss points not yet sent
+        self.trainer = Trainer(self.model, self.optimizer, self.X_train, self.t_train,
+                               setup["batch_size"], on_epoch=self._epoch_done, l1=setup["l1"])
+        self.pending.append(self.curve_point())
+
+    def _epoch_done(self):
+        self.pending.append(self.curve_point())
+
+    @property
+    def diverged(self):
+        d = self.trainer.diverged
+        return None if d is None else {"type": "diverged", **d}
+
+    @property
+    def history(self):
+        return self.trainer.history
 
     # --- training ---------------------------------------------------------------------------
 
-    def train_epoch(self):
-        """One epoch through handgrad's training loop; False when the loss diverged."""
-        if self.diverged:
-            return False
-        try:
-            with np.errstate(all="ignore"):
-                train(self.model, self.X_train, self.t_train, epochs=len(self.history) + 1,
-                      optimizer=self.optimizer, batch_size=self.batch, history=self.history,
-                      log=None)
-        except DivergenceError as e:
-            step = divergence_step(e) or self.optimizer.t + 1
-            self.diverged = {"type": "diverged", "step": step, "epoch": len(self.history) + 1,
-                             "message": f"Diverged at step {step}: {e}"}
-            return False
-        self.pending.append(self._curve_point())
-        return True
-
-    def advance(self, seconds=FRAME_SECONDS, max_epochs=MAX_EPOCHS_PER_FRAME):
-        """Train whole epochs for about ``seconds`` (at least one); returns the epochs done."""
-        start, done = time.perf_counter(), 0
-        while done < max_epochs and (done == 0 or time.perf_counter() - start < seconds):
-            if not self.train_epoch():
-                break
-            done += 1
+    def advance(self, steps, seconds=FRAME_SECONDS):
+        """Up to ``steps`` mini-batches (for at most about ``seconds``); returns the steps done."""
+        kept = len(self.pending)
+        done = self.trainer.run(steps, seconds)
+        if self.trainer.diverged:                    # its epochs were undone: so are their points
+            del self.pending[kept:]
         return done
 
-    def _evaluate(self, X, t):
-        with np.errstate(all="ignore"):
-            result = self.model.evaluate(X, t)
-        return _finite(result["loss"]), _finite(result.get("accuracy"))
+    def set_weight(self, layer, row, col, value):
+        """Set one weight W(layer)[row, col] (the page's click on a line) by hand."""
+        W = self.model.layers[layer].W                          # (d_out, d_in)
+        W[row, col] = value
 
-    def _curve_point(self):
+    def curve_point(self):
         """[epoch, train loss, test loss, train accuracy, test accuracy], in evaluation mode."""
-        train_loss, train_acc = self._evaluate(self.X_train, self.t_train)
-        test_loss, test_acc = self._evaluate(self.X_test, self.t_test)
-        return [len(self.history), train_loss, test_loss, train_acc, test_acc]
+        train_loss, train_acc = evaluate(self.model, self.X_train, self.t_train)
+        test_loss, test_acc = evaluate(self.model, self.X_test, self.t_test)
+        return [round(self.trainer.epoch, 4), train_loss, test_loss, train_acc, test_acc]
 
     # --- what the page gets -----------------------------------------------------------------
 
@@ -135,23 +128,34 @@ class Session:
         p, s = self.points, self.setup
         return {
             "type": "ready", "setup": s, "task": p.task, "classes": p.n_classes,
-            "layer_sizes": self.model.layer_sizes, "batch": self.batch,
+            "class_names": self.class_names(),
+            "layer_sizes": self.model.layer_sizes, "batch_size": self.trainer.batch_size,
+            "steps_per_epoch": self.trainer.steps_per_epoch,
             "features": s["features"], "feature_pictures": feature_pictures(p.task),
             "train": as_list(self.U_train, self.t_train), "test": as_list(self.U_test, self.t_test),
-            "params": self.model.count_params(),
+            "params": self.model.count_params(), "model": repr(self.model),
+            "optimizer": repr(self.optimizer),
         }
+
+    def class_names(self):
+        """The classes' names: the CSV's labels, or 0, 1, … for a built-in dataset."""
+        if self.points.task != "classification":
+            return []
+        if self.setup["dataset"] == CSV and self.table and self.table[2]:
+            return list(self.table[2])
+        return [str(k) for k in range(self.points.n_classes)]
 
     def frame(self):
         """The current picture: losses, boundary, each neuron's output and the weights."""
         points, self.pending = self.pending, []
-        last = points[-1] if points else self._curve_point()
+        now = self.curve_point()
         with np.errstate(all="ignore"):
             output = output_picture(self.model, self.setup, self.points.task)
             neurons = neuron_pictures(self.model, self.setup, self.points.task)
         return {
-            "type": "frame", "epoch": len(self.history), "step": self.optimizer.t,
-            "train_loss": last[1], "test_loss": last[2],
-            "train_accuracy": last[3], "test_accuracy": last[4], "curve": points,
+            "type": "frame", "epoch": len(self.history), "step": self.trainer.steps,
+            "now": now, "train_loss": now[1], "test_loss": now[2],
+            "train_accuracy": now[3], "test_accuracy": now[4], "curve": points,
             "output": output, "neurons": neurons, "weights": weights_of(self.model),
         }
 
@@ -177,28 +181,22 @@ class Session:
 
     def snippet(self, path=CHECKPOINT_NAME):
         """Python that reloads the checkpoint and predicts (see ``python_snippet``)."""
-        names = self.table[2] if self.setup["dataset"] == "csv" and self.table else None
+        names = self.table[2] if self.setup["dataset"] == CSV and self.table else None
         return python_snippet(self.setup, self.points, self.model.layer_sizes, path, names)
 
 
 def data_code(setup):
     """Lines of Python that draw the same built-in dataset as the playground (P, t)."""
     name, n, noise, k, seed = (setup[key] for key in ("dataset", "points", "noise", "classes", "seed"))
-    rng = f"rng=np.random.default_rng({seed})"
-    calls = {
-        "xor": f"make_xor({n}, noise={0.4 * noise!r}, {rng})",
-        "circles": f"make_circles({n}, noise={0.25 * noise!r}, {rng})",
-        "moons": f"make_moons({n}, noise={0.5 * noise!r}, {rng})",
-        "spiral": f"make_spiral({max(n // k, 2)}, n_classes={k}, noise={noise!r}, {rng})",
-        "blobs": f"make_blobs({n}, n_features=2, centers={k}, cluster_std={0.3 + 2 * noise!r}, {rng})",
-        "checkerboard": f"make_checkerboard({n}, tiles=4, noise={0.2 * noise!r}, {rng})",
-        "sine": f"make_sine({n}, noise={0.5 * noise!r}, {rng})",
-    }
-    if name == "quadrants":
-        return [f"rng = np.random.default_rng({seed})",
-                f"P, t = handgrad.data.make_quadrants({n}, rng=rng)",
-                f"P = P + (0.2 * {noise!r} * rng.standard_normal(P.shape)).astype(np.float32)"]
-    return [f"P, t = handgrad.data.{calls[name]}"]
+    how = toy(name)
+    args = ", ".join(f"{key}={round(v, 6) if isinstance(v, float) else v!r}"
+                     for key, v in how.args(n, noise, k).items())
+    lines = [f"rng = np.random.default_rng({seed})",
+             f"P, t = handgrad.data.TOY[{name!r}]({args}, rng=rng)"]
+    if how.jitter:
+        lines.append(f"P = P + ({how.jitter!r} * {noise!r} * rng.standard_normal(P.shape))"
+                     ".astype(np.float32)")
+    return lines
 
 
 def python_snippet(setup, points, layer_sizes, path=CHECKPOINT_NAME, class_names=None):

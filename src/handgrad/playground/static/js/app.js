@@ -1,28 +1,27 @@
-/* The four views behind one page: the tab in the URL (#view=...) picks which one shows. */
+/* The views behind one page: the tab in the URL (#view=...) picks which one shows. The tabs
+ * come from the page itself, which the server (or the export) builds from handgrad's table
+ * of views; this file lists none of them. */
 "use strict";
 
 (function () {
-  var VIEWS = ["playground", "race", "backprop", "graph"];
+  var tabs = Array.prototype.slice.call(document.querySelectorAll("#tabs .tab"));
+  var names = tabs.map(function (b) { return b.dataset.view; });
   var current = null;
 
   function open(name, fromUser) {
-    if (VIEWS.indexOf(name) < 0) name = HG.STATIC ? "race" : "playground";
+    if (names.indexOf(name) < 0 || !HG.views[name]) name = names[0];
     if (current === name) return;
     if (current && HG.views[current].close) HG.views[current].close();
     HG.hideBanner();
     HG.hideTip();
-    VIEWS.forEach(function (v) {
-      HG.$("view-" + v).hidden = v !== name;
-    });
-    document.querySelectorAll("#tabs .tab").forEach(function (b) {
-      b.classList.toggle("active", b.dataset.view === name);
-    });
+    names.forEach(function (v) { HG.$("view-" + v).hidden = v !== name; });
+    tabs.forEach(function (b) { b.classList.toggle("active", b.dataset.view === name); });
     if (fromUser) HG.writeHash({view: name});
     current = name;
     HG.views[name].open();
   }
 
-  document.querySelectorAll("#tabs .tab").forEach(function (b) {
+  tabs.forEach(function (b) {
     b.addEventListener("click", function () { open(b.dataset.view, true); });
   });
   HG.$("banner-close").addEventListener("click", HG.hideBanner);
