@@ -27,7 +27,8 @@ from sklearn.preprocessing import StandardScaler  # noqa: E402
 from sklearn.utils._param_validation import InvalidParameterError  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
-from handgrad.sklearn import MLPClassifier, MLPRegressor, SparseInputLayer  # noqa: E402
+from handgrad.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
+from handgrad.sklearn.network import SparseInputLayer  # noqa: E402
 
 # Runs cut short on purpose: scikit-learn warns that they did not converge.
 short_runs = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -404,6 +405,8 @@ def test_early_stopping_with_string_labels_keeps_the_best_weights():
 
 @short_runs
 def test_the_validation_split_is_stratified():
+    """With handgrad's draws (a Generator) every single-label split is stratified; with
+    scikit-learn's, two-class ones, as scikit-learn does (test_same_weights_as_scikit_learn)."""
     X, y = digits(1000)
     seen = {}
 
@@ -412,7 +415,8 @@ def test_the_validation_split_is_stratified():
             seen["Y_val"] = Y
             return super()._score_output(out, Y, w)
 
-    Spy((8,), early_stopping=True, validation_fraction=0.2, max_iter=1, random_state=0).fit(X, y)
+    Spy((8,), early_stopping=True, validation_fraction=0.2, max_iter=1,    # handgrad's draws
+        random_state=np.random.default_rng(0)).fit(X, y)
     counts = np.bincount(seen["Y_val"], minlength=10)
     np.testing.assert_allclose(counts, 0.2 * np.bincount(y), atol=1)
 
@@ -640,9 +644,9 @@ def test_cosine_and_warmup_set_every_steps_rate():
         rule = original(est)
         step = rule.step
 
-        def spy(engine, scale=1.0):
-            rates.append(rule.learning_rate * scale)
-            return step(engine, scale)
+        def spy(model):
+            rates.append(rule.lr)
+            return step(model)
 
         rule.step = spy
         return rule

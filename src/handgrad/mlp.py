@@ -171,6 +171,8 @@ class MLP(Module):
 
     caches: tuple[str, ...] = ("delta_out",)   # the output δ buffer of the fused cross-entropy
     delta_out: np.ndarray | None
+    input_layer: type[Layer] = Layer           # the first layer's class (a subclass may take
+                                               # other input there: the estimators' takes sparse)
 
     def __init__(self, layer_sizes: Sequence[int],
                  activations: ActivationSpec | Sequence[ActivationSpec] = None,
@@ -202,8 +204,9 @@ class MLP(Module):
             act = activations[i]
             if isinstance(act, Activation) and any(act is l.activation for l in self.layers):
                 raise ValueError("each layer needs its own activation instance (they cache)")
-            layer = Layer(sizes[i], sizes[i + 1], act, bias=biases[i], norm=norms[i],
-                          dropout=dropouts[i], init=init_method, rng=self.rng, dtype=self.dtype)
+            kind = self.input_layer if i == 0 else Layer
+            layer = kind(sizes[i], sizes[i + 1], act, bias=biases[i], norm=norms[i],
+                         dropout=dropouts[i], init=init_method, rng=self.rng, dtype=self.dtype)
             self.layers.append(layer)
             self.add_child(f"layers.{i}", layer)
         if output_scale != 1:
@@ -454,7 +457,7 @@ class MLP(Module):
         X = self.check_X(X)
         self.delta_out = None                          # nothing kept for a backward pass
         out = []
-        for i in range(0, len(X), batch_size):
+        for i in range(0, X.shape[0], batch_size):    # (a subclass's X may be SciPy sparse)
             a = X[i:i + batch_size]                    # (b, n_0)
             for layer in self.layers:
                 a = layer.infer(a)                     # (b, n_l); no z, a or mask kept

@@ -32,6 +32,7 @@ from .linear import Linear
 from .losses import LOSSES, binary_cross_entropy, cross_entropy, log_softmax, mse, softmax
 from .module import Module
 from .norms import NORMS, BatchNorm1d, LayerNorm, RMSNorm, get_norm
+from .sparse import SparseLinear
 
 __all__ = [
     "ACTIVATIONS", "GELU", "Activation", "Identity", "LeakyReLU", "ReLU", "SiLU", "Sigmoid",
@@ -39,5 +40,5 @@ __all__ = [
     "INITIALIZERS", "as_generator", "gpt2_normal", "he_normal", "he_uniform", "init_weight",
     "standard_normal", "xavier_normal", "xavier_uniform", "Linear", "LOSSES",
     "binary_cross_entropy", "cross_entropy", "log_softmax", "mse", "softmax", "Module", "NORMS",
-    "BatchNorm1d", "LayerNorm", "RMSNorm", "get_norm",
+    "BatchNorm1d", "LayerNorm", "RMSNorm", "get_norm", "SparseLinear",
 ]
