@@ -6,6 +6,7 @@ from click.testing import CliRunner
 
 from handgrad.cli import main
 from handgrad.io import load_checkpoint
+from handgrad.twins import TWINS
 
 
 def load_digits_test():
@@ -219,7 +220,7 @@ def _interrupted_history():
     return h
 
 
-@pytest.mark.parametrize("backend", ["torch", "mlx"])
+@pytest.mark.parametrize("backend", list(TWINS))
 def test_train_with_a_twin_backend(tmp_path, backend):
     pytest.importorskip({"torch": "torch", "mlx": "mlx.core"}[backend], reason=f"{backend} missing")
     code, text = run("train", "--dataset", "digits", "--epochs", "3", "--backend", backend,

@@ -3,7 +3,7 @@ import pytest
 
 import handgrad as hg
 from handgrad.check import gradcheck
-from handgrad.nn import Linear, Module
+from handgrad.nn import NORMS, Linear, Module, norm_names
 
 
 class Stack(Module):
@@ -27,7 +27,7 @@ def randomize_affine(norm, rng):
         p[...] = rng.standard_normal(p.shape)
 
 
-@pytest.mark.parametrize("norm_cls", [hg.BatchNorm1d, hg.LayerNorm, hg.RMSNorm])
+@pytest.mark.parametrize("norm_cls", NORMS.values())
 def test_norm_after_a_linear_with_random_gamma_beta_passes_gradcheck(norm_cls, rng):
     lin = Linear(5, 6, rng=rng, dtype=np.float64)
     norm = norm_cls(6, dtype=np.float64)
@@ -139,7 +139,7 @@ def test_batchnorm_refuses_a_batch_of_one_in_training():
         hg.BatchNorm1d(3).forward(np.zeros((1, 3), dtype=np.float32))
 
 
-@pytest.mark.parametrize("norm", ["batch", "layer", "rms"])
+@pytest.mark.parametrize("norm", norm_names())
 def test_mlps_with_norms_dropout_and_no_bias_pass_gradcheck(norm, rng):
     model = hg.MLP([5, 8, 7, 3], ["tanh", "gelu", "softmax"], seed=3, dtype=np.float64,
                    norm=norm, dropout=[0.3, 0.0], bias=[False, True, True], output_scale=1.0)

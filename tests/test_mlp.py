@@ -3,6 +3,7 @@ import pytest
 
 import handgrad as hg
 from handgrad.data import make_blobs, make_separable, make_sine, make_spiral, make_xor
+from handgrad.nn import activation_names
 
 
 def f64(sizes, acts, seed=0, **kw):
@@ -124,8 +125,7 @@ def test_sine_regression_fits():
     assert losses[-1] < 0.2 * losses[0]
 
 
-@pytest.mark.parametrize("name", ["relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh",
-                                  "silu", "identity"])
+@pytest.mark.parametrize("name", activation_names(hidden=True))
 def test_every_activation_trains(name):
     X, y = make_blobs(seed=0)
     model = hg.MLP([4, 16, 3], [name, "softmax"], seed=0)

@@ -19,6 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import handgrad as hg
+from handgrad.nn import LOSSES, activation_names, loss_names, norm_names
+from handgrad.optim import make_optimizer, optimizer_class, optimizer_names
+from handgrad.twins import TWINS
 
 TOL = {("torch", "float64"): 1e-10, ("mlx", "float32"): 1e-5, ("mlx", "float64"): 1e-5}
 
@@ -90,18 +93,18 @@ def model_for(dtype, sizes=(6, 10, 8, 4), acts=("tanh", "relu", "softmax"), **kw
 
 
 @pytest.mark.parametrize("name,dtype", CASES)
-@pytest.mark.parametrize("act", ["relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh",
-                                 "silu", "identity"])
+@pytest.mark.parametrize("act", activation_names(hidden=True))
 def test_gradients_agree_for_every_activation(name, dtype, act):
     model = model_for(dtype, acts=(act, act, "softmax"))
     check_gradients(name, dtype, model, *data(model))
 
 
 @pytest.mark.parametrize("name,dtype", CASES)
-@pytest.mark.parametrize("out", ["softmax", "sigmoid", "identity", "tanh"])
-def test_gradients_agree_for_every_loss(name, dtype, out):
+@pytest.mark.parametrize("loss,out", [(n, LOSSES[n].output) for n in loss_names()]
+                         + [("mse", "tanh")])
+def test_gradients_agree_for_every_loss(name, dtype, loss, out):
     sizes = (6, 10, 8, 1 if out == "sigmoid" else 3)
-    model = model_for(dtype, sizes=sizes, acts=("gelu", "relu", out))
+    model = model_for(dtype, sizes=sizes, acts=("gelu", "relu", out), loss=loss)
     check_gradients(name, dtype, model, *data(model))
 
 
@@ -113,7 +116,7 @@ def test_one_hot_targets_agree(name, dtype):
 
 
 @pytest.mark.parametrize("name,dtype", CASES)
-@pytest.mark.parametrize("norm", ["batch", "layer", "rms"])
+@pytest.mark.parametrize("norm", norm_names())
 def test_gradients_agree_with_norms_in_training_and_evaluation(name, dtype, norm):
     model = model_for(dtype, norm=norm, bias=[norm != "batch", norm != "batch", True])
     rng = np.random.default_rng(5)
@@ -171,26 +174,28 @@ def test_feed_forward_blocks_agree(name, dtype, block):
     assert_same(ours.grads, t_grads, tol, block)
 
 
-OPTIMIZERS = {
-    "sgd": lambda: hg.SGD(0.125),
-    "momentum": lambda: hg.SGD(0.0625, momentum=0.875),
-    "nesterov": lambda: hg.SGD(0.0625, momentum=0.875, nesterov=True),
+WITH_DECAY = {                  # the L2 forms, beside every registered optimizer at its default
     "sgd_l2": lambda: hg.SGD(0.0625, momentum=0.5, weight_decay=0.0625),
-    "adam": lambda: hg.Adam(2 ** -8),
     "adam_l2": lambda: hg.Adam(2 ** -8, weight_decay=0.0625),
-    "adamw": lambda: hg.AdamW(2 ** -8, weight_decay=0.25),
+    "adamw_0.25": lambda: hg.AdamW(2 ** -8, weight_decay=0.25),
 }
 
 
+def optimizer(name):
+    """A registered optimizer (SGD's at rate 1/16, the adaptive ones at 2⁻⁸) or one above."""
+    if name in WITH_DECAY:
+        return WITH_DECAY[name]()
+    return make_optimizer(name, 0.0625 if issubclass(optimizer_class(name), hg.SGD) else 2 ** -8)
+
+
 @pytest.mark.parametrize("name,dtype", CASES)
-@pytest.mark.parametrize("opt", list(OPTIMIZERS))
+@pytest.mark.parametrize("opt", optimizer_names() + list(WITH_DECAY))
 def test_twenty_steps_of_each_optimizer_agree(name, dtype, opt):
     twin_mod, Twin = backend(name)
     model = model_for(dtype, sizes=(6, 12, 10, 4), acts=("gelu", "tanh", "softmax"),
                       norm=["layer", "batch"], bias=[True, False, True])
     twin = Twin.from_numpy(model)
-    ours, theirs = OPTIMIZERS[opt](), twin_mod.make_optimizer(
-        *((twin, OPTIMIZERS[opt]()) if name == "torch" else (OPTIMIZERS[opt](),)))
+    ours, theirs = optimizer(opt), twin_mod.framework_optimizer(optimizer(opt), twin)
     for step in range(20):
         X, y = data(model, B=16, seed=100 + step)
         model.loss_and_grad(X, y)
@@ -206,7 +211,7 @@ def test_twenty_steps_of_each_optimizer_agree(name, dtype, opt):
     assert_same(ours, {k: state[k] for k in ours}, tol, opt)
 
 
-@pytest.mark.parametrize("name", ["torch", "mlx"])
+@pytest.mark.parametrize("name", list(TWINS))
 def test_checkpoints_move_between_every_backend(name, tmp_path):
     twin_mod, Twin = backend(name)
     model = hg.MLP([6, 10, 8, 4], ["gelu", "relu", "softmax"], seed=2, norm=["batch", None])
@@ -247,7 +252,7 @@ def test_mlx_reads_our_checkpoint_with_mx_load(tmp_path):
     assert "spec" in meta
 
 
-ACTS = ["relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh", "silu"]
+ACTS = activation_names(hidden=True)
 
 
 @st.composite
@@ -257,7 +262,7 @@ def architectures(draw, min_width=1):
     out = draw(st.sampled_from(["softmax", "sigmoid", "identity"]))
     K = 1 if out == "sigmoid" else draw(st.integers(2, 5))
     acts = draw(st.lists(st.sampled_from(ACTS), min_size=depth, max_size=depth)) + [out]
-    norm = [draw(st.sampled_from([None, "batch", "layer", "rms"])) if w >= 3 else None
+    norm = [draw(st.sampled_from([None, *norm_names()])) if w >= 3 else None
             for w in widths]    # a norm over 1 or 2 units is degenerate: its gradient is ~0
     bias = draw(st.lists(st.booleans(), min_size=depth + 1, max_size=depth + 1))
     n_in = draw(st.integers(min_width, 8))

@@ -9,6 +9,7 @@ import pytest
 import handgrad as hg
 from handgrad.data import make_blobs, make_spiral
 from handgrad.io import load_checkpoint, load_model, load_tensors, save_checkpoint, save_tensors
+from handgrad.twins import TWINS
 
 
 @pytest.fixture
@@ -195,7 +196,7 @@ def test_labels_beyond_the_classes_lose_nothing(tmp_path, blobs):
     assert not (tmp_path / "c.safetensors").exists()
 
 
-@pytest.mark.parametrize("backend", ["torch", "mlx"])
+@pytest.mark.parametrize("backend", list(TWINS))
 def test_the_loop_drives_each_twin_like_numpy(backend):
     pytest.importorskip({"torch": "torch", "mlx": "mlx.core"}[backend],
                         reason=f"{backend} is not installed")

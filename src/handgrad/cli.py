@@ -14,8 +14,8 @@ import numpy as np
 
 from .check import gradcheck as run_gradcheck
 from .check import trace as run_trace
-from .compare import BACKENDS, format_table, plot_losses
 from .compare import compare as run_compare
+from .compare import format_table, plot_losses
 from .data import DATASETS, available_datasets, load_dataset
 from .distributed import (
     Job,
@@ -32,15 +32,45 @@ from .images import load_inputs
 from .io import load_checkpoint
 from .lab.commands import lab as lab_group
 from .mlp import MLP
-from .nn.activations import ACTIVATIONS
+from .nn.activations import ACTIVATION_ALIASES, activation_names
+from .nn.losses import LOSS_ALIASES, LOSSES, get_loss_name, loss_names
+from .nn.norms import norm_names
+from .optim import optimizer_names, schedule_names
 from .perceptron import GATES, gate_report
 from .plot import confusion_matrix
 from .recipes import PRESETS, did_you_mean, existing_run_files, resolve, run_recipe, write_run
+from .twins import backend_names
 
 
 def prog():
     """How the user started handgrad (``./run.sh`` sets HANDGRAD_PROG), for hints to paste."""
     return os.environ.get("HANDGRAD_PROG", "handgrad")
+
+
+class Names(click.Choice):
+    """A choice among a registry's names, read when the command runs (so a name registered
+    after this module was imported is offered too).
+
+    ``what`` is the family ("activation"), ``names()`` lists its registry's names, ``extra``
+    are offered before them ("none" for the norm and the schedule) and ``aliases`` (a dict,
+    read live) are other spellings it accepts. Case is ignored; a wrong name is one line
+    with the closest name and the valid ones.
+    """
+
+    def __init__(self, what, names, *extra, aliases=None):
+        self.what, self.names, self.extra, self.aliases = what, names, extra, aliases or {}
+        self.case_sensitive = False
+
+    @property
+    def choices(self):
+        return (*self.extra, *self.names())
+
+    def convert(self, value, param, ctx):
+        key = str(value).lower()
+        if key in self.choices or key in self.aliases:
+            return key
+        self.fail(f"unknown {self.what} {value!r}{did_you_mean(key, self.choices)}; "
+                  f"valid names: {', '.join(self.choices)}", param, ctx)
 
 
 def _int_list(ctx, param, value):
@@ -56,11 +86,9 @@ def _int_list(ctx, param, value):
     return sizes
 
 
-def _activation(ctx, param, value):
-    if value is None or value.lower() in ACTIVATIONS:
-        return value if value is None else value.lower()
-    raise click.BadParameter(f"unknown activation {value!r}{did_you_mean(value, ACTIVATIONS)}; "
-                             f"valid names: {', '.join(ACTIVATIONS)}")
+ACTIVATION = Names("activation", activation_names, aliases=ACTIVATION_ALIASES)
+OPTIMIZER = Names("optimizer", optimizer_names)
+NORM = Names("norm", norm_names, "none")
 
 
 def _preset(ctx, param, value):
@@ -81,7 +109,7 @@ def main():
               help="Layer sizes, e.g. 784,256,128,10.")
 @click.option("--batch-size", "--batch", "batch", default=64, show_default=True,
               type=click.IntRange(1), help="Batch size B.")
-@click.option("--activation", default="relu", show_default=True, callback=_activation,
+@click.option("--activation", default="relu", show_default=True, type=ACTIVATION,
               help="Hidden activation.")
 def trace(sizes, batch, activation):
     """Print the forward and backward shape tables, parameter count and memory."""
@@ -92,11 +120,13 @@ def trace(sizes, batch, activation):
 @main.command()
 @click.option("--layers", "sizes", type=str, callback=_int_list, default="4,16,16,3",
               show_default=True, help="Layer sizes.")
-@click.option("--activation", default="tanh", show_default=True, callback=_activation,
+@click.option("--activation", default="tanh", show_default=True, type=ACTIVATION,
               help="Hidden activation.")
-@click.option("--loss", type=click.Choice(["ce", "bce", "mse"]), default="ce", show_default=True,
-              help="ce: softmax output; bce: one sigmoid unit; mse: linear output.")
-@click.option("--norm", type=click.Choice(["none", "batch", "layer", "rms"]), default="none",
+@click.option("--loss", type=Names("loss", loss_names, aliases=LOSS_ALIASES), default="ce",
+              show_default=True, help="The loss, and with it the output: softmax for "
+              "cross-entropy (ce), one sigmoid unit for binary cross-entropy (bce), linear "
+              "for MSE.")
+@click.option("--norm", type=NORM, default="none",
               show_default=True, help="Norm after each hidden linear layer.")
 @click.option("--batch-size", "--batch", "batch", default=8, show_default=True,
               type=click.IntRange(1), help="Batch size B.")
@@ -108,15 +138,16 @@ def gradcheck(sizes, activation, loss, norm, batch, tol, eps, seed):
 
     Exits with status 1 when any parameter's relative error exceeds --tol.
     """
-    if loss == "bce":
+    output = LOSSES[get_loss_name(loss)].output
+    if output == "sigmoid":
         sizes = sizes[:-1] + [1]
-    output = {"ce": "softmax", "bce": "sigmoid", "mse": "identity"}[loss]
     model = MLP(sizes, [activation] * (len(sizes) - 2) + [output], seed=seed, dtype=np.float64,
-                norm=None if norm == "none" else norm, output_scale=1.0)
+                norm=None if norm == "none" else norm, output_scale=1.0, loss=loss)
     rng = np.random.default_rng(seed + 1)
     X = rng.standard_normal((batch, sizes[0]))
-    y = {"ce": lambda: rng.integers(0, sizes[-1], batch), "bce": lambda: rng.integers(0, 2, batch),
-         "mse": lambda: rng.standard_normal((batch, sizes[-1]))}[loss]()
+    y = {"classification": lambda: rng.integers(0, sizes[-1], batch),
+         "binary": lambda: rng.integers(0, 2, batch),
+         "regression": lambda: rng.standard_normal((batch, sizes[-1]))}[model.task]()
     report = run_gradcheck(model, X, y, eps=eps, tol=tol)
     click.echo(f"gradient check of {sizes} ({activation}, {loss}, batch {batch}, float64)")
     click.echo(str(report))
@@ -162,12 +193,12 @@ def _prepare_out(out, resume, overwrite):
               "(default without), mnist, fashion-mnist, spiral, …")
 @click.option("--layers", "sizes", type=str, callback=_int_list, default=None,
               help="Layer sizes; default: features,256,classes.")
-@click.option("--activation", default=None, callback=_activation, help="Hidden activation [relu].")
+@click.option("--activation", default=None, type=ACTIVATION, help="Hidden activation [relu].")
 @click.option("--epochs", default=None, type=click.IntRange(1),
               help="Epochs [30 on small sets, 5 on MNIST-sized ones]. With --resume: the total "
               "the run should reach.")
-@click.option("--optimizer", type=click.Choice(["sgd", "momentum", "nesterov", "adam", "adamw"]),
-              default=None, help="[sgd]")
+@click.option("--optimizer", type=OPTIMIZER, default=None,
+              help="[sgd] momentum and nesterov are SGD with momentum 0.9 (unless --momentum).")
 @click.option("--lr", default=None, type=click.FloatRange(0, min_open=True),
               help="Learning rate [0.1].")
 @click.option("--momentum", default=None, type=click.FloatRange(0, 1, max_open=True),
@@ -177,11 +208,11 @@ def _prepare_out(out, resume, overwrite):
               help="L2 for sgd/adam, decoupled for adamw [0; adamw 0.01].")
 @click.option("--dropout", default=None, type=click.FloatRange(0, 1, max_open=True),
               help="Dropout after each hidden layer [0].")
-@click.option("--norm", type=click.Choice(["none", "batch", "layer", "rms"]), default=None,
+@click.option("--norm", type=NORM, default=None,
               help="Norm after each hidden linear map [none].")
 @click.option("--batch-size", "--batch", "batch_size", default=None, type=click.IntRange(1),
               help="Mini-batch size [16 on small sets, 128 on MNIST-sized ones].")
-@click.option("--schedule", type=click.Choice(["none", "cosine", "step"]), default=None,
+@click.option("--schedule", type=Names("schedule", schedule_names, "none"), default=None,
               help="Learning-rate schedule over the run [none]. A resumed run keeps the "
               "schedule it was planned with, even with more --epochs (it says so).")
 @click.option("--warmup-epochs", default=None, type=click.IntRange(0), help="Linear warm-up [0].")
@@ -193,7 +224,7 @@ def _prepare_out(out, resume, overwrite):
               help="Hold out this share of the training set for validation [0: the test set "
               "is shown as validation and nothing is tuned on it].")
 @click.option("--standardize", is_flag=True, default=None, help="Standardize the features.")
-@click.option("--backend", type=click.Choice(["numpy", "torch", "mlx"]), default=None,
+@click.option("--backend", type=Names("backend", backend_names), default=None,
               help="Who computes the steps [numpy].")
 @click.option("--divergence-factor", default=None, type=click.FloatRange(1, min_open=True),
               help="Stop when the loss exceeds this many times its starting value [1000]; NaN "
@@ -367,9 +398,8 @@ def _class_names(dataset, n):
 @click.option("--epochs", default=5, show_default=True, type=click.IntRange(1))
 @click.option("--layers", "sizes", type=str, callback=_int_list, default=None,
               help="Layer sizes; default: features,256,classes.")
-@click.option("--activation", default="relu", show_default=True, callback=_activation)
-@click.option("--optimizer", type=click.Choice(["sgd", "momentum", "nesterov", "adam", "adamw"]),
-              default="sgd", show_default=True)
+@click.option("--activation", default="relu", show_default=True, type=ACTIVATION)
+@click.option("--optimizer", type=OPTIMIZER, default="sgd", show_default=True)
 @click.option("--lr", default=0.1, show_default=True, type=click.FloatRange(0, min_open=True))
 @click.option("--momentum", default=0.0, show_default=True, type=click.FloatRange(0, 1, max_open=True))
 @click.option("--batch-size", "--batch", "batch_size", default=32, show_default=True,
@@ -378,8 +408,8 @@ def _class_names(dataset, n):
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
               help="Where the PyTorch twin (and MLX, with its CUDA backend) runs; needs a "
               "CUDA build of PyTorch (./run.sh installs the CPU build).")
-@click.option("--backends", default=",".join(BACKENDS), show_default=True,
-              help="Which backends to train, comma-separated.")
+@click.option("--backends", default=lambda: ",".join(backend_names()),
+              show_default="all of them", help="Which backends to train, comma-separated.")
 @click.option("--out", default=None, type=click.Path(file_okay=False),
               help="A folder for compare-losses.png, the three loss curves (none without it).")
 @click.option("--data-dir", default=None, type=click.Path())
@@ -387,10 +417,10 @@ def compare(dataset, epochs, sizes, activation, optimizer, lr, momentum, batch_s
             backends, out, data_dir):
     """Train one network in NumPy, PyTorch and MLX from the same weights and batches."""
     chosen = tuple(b.strip() for b in backends.split(",") if b.strip())
-    unknown = [b for b in chosen if b not in BACKENDS]
+    unknown = [b for b in chosen if b not in backend_names()]
     if unknown or not chosen:
         raise click.BadParameter(f"unknown backend(s) {', '.join(unknown) or '(none)'}; valid "
-                                 f"names: {', '.join(BACKENDS)}", param_hint="--backends")
+                                 f"names: {', '.join(backend_names())}", param_hint="--backends")
     try:
         report = run_compare(dataset, epochs, sizes, activation, lr, batch_size, optimizer,
                              momentum, seed, device, backends=chosen, data_dir=data_dir)

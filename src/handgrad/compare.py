@@ -60,7 +60,7 @@ class TorchRunner:
                                "build of PyTorch (https://pytorch.org/get-started/locally/) on a "
                                "machine with an NVIDIA GPU, or use --device cpu")
         self.twin = self.tm.TorchMLP.from_numpy(model).to(device)
-        self.opt = self.tm.make_optimizer(self.twin, optimizer)
+        self.opt = self.tm.framework_optimizer(optimizer, self.twin)
         self.X, self.y = self.twin.tensor(X), self.twin.tensor(y, labels=True)
         self.device = device
 
@@ -100,7 +100,7 @@ class MLXRunner:
                                    "machine with an NVIDIA GPU, or use --device cpu")
             mx.set_default_device(mx.gpu)
         self.twin = self.mm.MLXMLP.from_numpy(model)
-        self.opt = self.mm.make_optimizer(optimizer)
+        self.opt = self.mm.framework_optimizer(optimizer)
         self.X, self.y = self.twin.array(X), self.twin.array(y, labels=True)
 
     def epoch(self, batches):

@@ -109,16 +109,17 @@ def _per_layer(value: Any, n: int, what: str) -> list[Any]:
     return [value] * n
 
 
+FUSED = [name for name, entry in LOSSES.items() if entry.fused]   # computed from the logits
+
+
 def _output_loss(activation: Activation, loss: str | None = None) -> str:
     """The loss for an output activation: softmax → CE, sigmoid → BCE, else MSE, unless
     ``loss`` names another. CE needs a softmax output and BCE a sigmoid output (they are
     fused with them); MSE may follow any output."""
-    implied = {"softmax": "cross_entropy",
-               "sigmoid": "binary_cross_entropy"}.get(activation.name, "mse")
+    fused = {name: LOSSES[name].output for name in FUSED}      # loss -> its output activation
     if loss is None:
-        return implied
+        return next((name for name, out in fused.items() if out == activation.name), "mse")
     loss = get_loss_name(loss)
-    fused = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}
     if loss in fused and activation.name != fused[loss]:
         raise ValueError(f"loss {loss!r} is fused with a {fused[loss]} output; the output "
                          f"activation is {activation.name!r}")
@@ -139,7 +140,7 @@ def layer_plan(spec: dict[str, Any]) -> tuple[str, list[tuple[Any, ...]]]:
     bias = spec.get("bias", True)
     bias = bias if isinstance(bias, list) else [bias] * n
     loss = _output_loss(get_activation(acts[-1]), spec.get("loss"))
-    if loss in ("cross_entropy", "binary_cross_entropy"):
+    if loss in FUSED:
         acts[-1] = "identity"
     return loss, [(sizes[i], sizes[i + 1], acts[i], norms[i], drops[i], bias[i]) for i in range(n)]
 
@@ -362,7 +363,7 @@ class MLP(Module):
         out = self.layers[-1]
         grad: np.ndarray | None                        # None once layers[0] is done: no dL/dX
         loss, grad = self._output_loss(y, sample_weight)
-        if self.loss_name in ("cross_entropy", "binary_cross_entropy"):
+        if self.loss_name in FUSED:
             grad = out.backward_delta(grad)            # δ(L) = dL/dz, fused with the loss
         else:
             grad = out.backward(grad)                  # dL/da ⊙ f'(z), through the activation
@@ -378,12 +379,12 @@ class MLP(Module):
         if self.loss_name == "cross_entropy" and is_label_vector(y):
             return self._fused_cross_entropy(y, sample_weight)
         if self.loss_name == "binary_cross_entropy":
-            return LOSSES[self.loss_name](out.z, y, sample_weight)   # (B, 1): (σ(z) - y) / B
+            return LOSSES[self.loss_name].fn(out.z, y, sample_weight)  # (B, 1): (σ(z) - y) / B
         if self.loss_name == "cross_entropy":
-            return LOSSES[self.loss_name](out.z, y, sample_weight)   # (B, K): (p - Y) / B, one-hot
+            return LOSSES[self.loss_name].fn(out.z, y, sample_weight)  # (B, K): (p - Y) / B, one-hot
         if is_label_vector(y):                          # MSE after a softmax: one-hot rows
             y = np.eye(out.a.shape[1], dtype=out.a.dtype)[np.asarray(y)]   # (B, K)
-        return LOSSES[self.loss_name](out.a, y, sample_weight)         # (B, d): (a - y) / n
+        return LOSSES[self.loss_name].fn(out.a, y, sample_weight)      # (B, d): (a - y) / n
 
     def _fused_cross_entropy(self, y: ArrayLike,
                              sample_weight: ArrayLike | None = None) -> tuple[float, np.ndarray]:

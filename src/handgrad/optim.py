@@ -14,6 +14,7 @@ agrees number for number.
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
@@ -34,8 +35,13 @@ class Parametrized(Protocol):
 
 
 class Optimizer:
-    """Base class: the step count ``t``, per-parameter ``state`` and its state dict."""
+    """Base class: the step count ``t``, per-parameter ``state`` and its state dict.
 
+    ``name`` is the optimizer's key in OPTIMIZERS (the twins look up their own lines by it),
+    ``label`` how a page shows it."""
+
+    name = ""
+    label = ""
     hyper: tuple[str, ...] = ()   # names of the hyperparameters saved in the state dict
 
     def __init__(self, lr: float) -> None:
@@ -104,6 +110,7 @@ class SGD(Optimizer):
     while lr is constant and differ once a schedule changes it.
     """
 
+    name, label = "sgd", "SGD"
     hyper = ("momentum", "nesterov", "weight_decay")
 
     def __init__(self, lr: float = 0.01, momentum: float = 0.0, nesterov: bool = False,
@@ -145,6 +152,7 @@ class Adam(Optimizer):
     bias correction; the MLX twin passes ``bias_correction=True`` to agree.)
     """
 
+    name, label = "adam", "Adam"
     hyper = ("betas", "eps", "weight_decay")
 
     def __init__(self, lr: float = 1e-3, betas: Sequence[float] = (0.9, 0.999), eps: float = 1e-8,
@@ -190,6 +198,8 @@ class AdamW(Adam):
     the decay is not divided by √v̂, so every weight shrinks at the same rate.
     """
 
+    name, label = "adamw", "AdamW"
+
     def __init__(self, lr: float = 1e-3, betas: Sequence[float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.01) -> None:
         super().__init__(lr, betas, eps, weight_decay)
@@ -200,36 +210,76 @@ class AdamW(Adam):
         self.adam_step(name, p, g)
 
 
-OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam, "adamw": AdamW}
+class Preset:
+    """A named setting of an optimizer class: OPTIMIZERS["momentum"] is SGD with momentum 0.9.
+
+    Called like the class, ``preset(lr, **settings)``; its own settings fill in those not
+    given (or given as 0 or False), so ``momentum`` with momentum=0.5 is SGD(momentum=0.5).
+    """
+
+    def __init__(self, cls: type[Optimizer], label: str, **settings: Any) -> None:
+        self.cls, self.label, self.settings = cls, label, settings
+
+    def __call__(self, lr: float, **settings: Any) -> Optimizer:
+        filled = {k: v for k, v in self.settings.items() if not settings.get(k)}
+        return self.cls(lr, **{**settings, **filled})
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.settings.items())
+        return f"Preset({self.cls.__name__}, {args})"
 
 
-def make_optimizer(name: str, lr: float, *, momentum: float = 0.0, nesterov: bool = False,
-                   weight_decay: float | None = None, betas: Sequence[float] = (0.9, 0.999),
-                   eps: float = 1e-8) -> Optimizer:
-    """An optimizer from its name: "sgd", "momentum" (SGD with momentum 0.9 unless
-    given), "nesterov", "adam" or "adamw".
+# The one table of optimizer names: the command line, the page, the twins and the tests read
+# it. An optimizer is a class above (with its name and label) and a line here; a preset names
+# a setting of one ("momentum", "nesterov" are SGD's), and needs no line of its own in a twin.
+OPTIMIZERS: dict[str, type[Optimizer] | Preset] = {
+    "sgd": SGD,
+    "momentum": Preset(SGD, "Momentum", momentum=0.9),
+    "nesterov": Preset(SGD, "Nesterov", momentum=0.9, nesterov=True),
+    "adam": Adam,
+    "adamw": AdamW,
+}
 
-    ``weight_decay=None`` means each optimizer's PyTorch default: 0 for SGD and
+
+def optimizer_names() -> list[str]:
+    """The optimizers' names, presets included, in table order."""
+    return list(OPTIMIZERS)
+
+
+def optimizer_class(name: str) -> type[Optimizer]:
+    """The class an optimizer name builds: optimizer_class("nesterov") is SGD."""
+    entry = OPTIMIZERS[name]
+    return entry.cls if isinstance(entry, Preset) else entry
+
+
+def _settings(cls: type[Optimizer]) -> list[str]:
+    return [k for k in inspect.signature(cls.__init__).parameters if k not in ("self", "lr")]
+
+
+def make_optimizer(name: str, lr: float, **settings: Any) -> Optimizer:
+    """An optimizer from its name in OPTIMIZERS ("sgd", "momentum", "nesterov", "adam", …).
+
+    ``settings`` are the optimizer's keyword arguments (momentum, nesterov, weight_decay,
+    betas, eps). One that this optimizer does not take is ignored (momentum for Adam), and
+    None means the optimizer's own default — for ``weight_decay``, PyTorch's: 0 for SGD and
     Adam (L2, added to the gradient), 0.01 for AdamW (decoupled).
     """
     key = str(name).lower()
-    if key in ("momentum", "nesterov"):
-        momentum = momentum or 0.9
-        nesterov = nesterov or key == "nesterov"
-        key = "sgd"
     if key not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {name!r}; valid names: "
-                         "sgd, momentum, nesterov, adam, adamw")
-    if key == "sgd":
-        return SGD(lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay or 0.0)
-    decay = (0.01 if key == "adamw" else 0.0) if weight_decay is None else weight_decay
-    adam = AdamW if key == "adamw" else Adam
-    return adam(lr, betas=tuple(betas), eps=eps, weight_decay=decay)
+        raise ValueError(f"unknown optimizer {name!r}; valid names: {', '.join(OPTIMIZERS)}")
+    known = {k for n in OPTIMIZERS for k in _settings(optimizer_class(n))}
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise TypeError(f"no optimizer takes {', '.join(unknown)}; the settings are "
+                        f"{', '.join(sorted(known))}")
+    takes = _settings(optimizer_class(key))
+    return OPTIMIZERS[key](lr, **{k: v for k, v in settings.items()
+                                  if v is not None and k in takes})
 
 
 def optimizer_from_state(sd: Mapping[str, Any]) -> Optimizer:
     """Rebuild an optimizer (hyperparameters and state) from its state dict."""
-    cls = {c.__name__: c for c in OPTIMIZERS.values()}[sd["type"]]
+    cls = {c.__name__: c for c in map(optimizer_class, OPTIMIZERS)}[sd["type"]]
     opt = cls(lr=sd["lr"], **{k: tuple(v) if isinstance(v, list) else v
                               for k, v in sd["hyper"].items()})
     opt.load_state_dict(sd)
@@ -239,7 +289,19 @@ def optimizer_from_state(sd: Mapping[str, Any]) -> Optimizer:
 # --- learning-rate schedules: a function of the number of steps taken ---------------
 
 class Schedule:
-    """lr = schedule(t), t = optimizer steps taken so far (0 for the first step)."""
+    """lr = schedule(t), t = optimizer steps taken so far (0 for the first step).
+
+    One in SCHEDULES has its ``name`` there, a ``label`` for a page, and ``planned``: the
+    schedule over a run of ``total_steps`` that starts after ``warmup_steps`` of warm-up.
+    """
+
+    name = ""
+    label = ""
+
+    @classmethod
+    def planned(cls, lr: float, total_steps: int, warmup_steps: int = 0) -> Schedule:
+        """This schedule over a whole run (a schedule that plans nothing keeps the rate)."""
+        return Constant(lr)
 
     def __call__(self, t: int) -> float:
         """The learning rate for step t; each schedule defines it."""
@@ -263,6 +325,13 @@ class Constant(Schedule):
 class StepDecay(Schedule):
     """lr · γ^⌊t / step_size⌋ (PyTorch's StepLR, counted in steps)."""
 
+    name, label = "step", "step decay"
+
+    @classmethod
+    def planned(cls, lr: float, total_steps: int, warmup_steps: int = 0) -> StepDecay:
+        """A tenth of the rate after each third of the run."""
+        return cls(lr, max(1, total_steps // 3), 0.1)
+
     def __init__(self, lr: float, step_size: int, gamma: float = 0.1) -> None:
         self.lr, self.step_size, self.gamma = lr, step_size, gamma
 
@@ -272,6 +341,13 @@ class StepDecay(Schedule):
 
 class Cosine(Schedule):
     """min_lr + (lr - min_lr)·(1 + cos(π·t/total))/2, then min_lr (CosineAnnealingLR)."""
+
+    name, label = "cosine", "cosine"
+
+    @classmethod
+    def planned(cls, lr: float, total_steps: int, warmup_steps: int = 0) -> Cosine:
+        """Down to 0 over the steps after the warm-up."""
+        return cls(lr, max(1, total_steps - warmup_steps))
 
     def __init__(self, lr: float, total_steps: int, min_lr: float = 0.0) -> None:
         self.lr, self.total_steps, self.min_lr = lr, total_steps, min_lr
@@ -302,14 +378,34 @@ class Warmup(Schedule):
                 "warmup_steps": self.warmup_steps}
 
 
-SCHEDULES: dict[str, type[Schedule]] = {
-    c.__name__: c for c in (Constant, StepDecay, Cosine, Warmup)}
+# The one table of schedule names; "none" (or "constant") is no schedule and no entry.
+SCHEDULES: dict[str, type[Schedule]] = {"cosine": Cosine, "step": StepDecay}
+NO_SCHEDULE = ("none", "constant")
+
+
+def schedule_names() -> list[str]:
+    """The schedules' names, in table order ("none" is not one of them)."""
+    return list(SCHEDULES)
+
+
+def make_schedule(name: str | None, lr: float, total_steps: int,
+                  warmup_steps: int = 0) -> Schedule | None:
+    """The schedule ``name`` over a run of ``total_steps``, after a linear warm-up of
+    ``warmup_steps`` (None: a constant rate and no warm-up)."""
+    key = None if name is None else str(name).lower()
+    if key is not None and key not in NO_SCHEDULE and key not in SCHEDULES:
+        raise ValueError(f"unknown schedule {name!r}; valid names: "
+                         f"{', '.join([*SCHEDULES, 'none'])}")
+    schedule = SCHEDULES[key].planned(lr, total_steps, warmup_steps) if key in SCHEDULES else None
+    if warmup_steps:
+        return Warmup(schedule or Constant(lr), warmup_steps)
+    return schedule
 
 
 def schedule_from_state(sd: Mapping[str, Any]) -> Schedule:
     """Rebuild a schedule from its state dict."""
     sd = dict(sd)
-    cls = SCHEDULES[sd.pop("type")]
+    cls = {c.__name__: c for c in (Constant, StepDecay, Cosine, Warmup)}[sd.pop("type")]
     if cls is Warmup:
         return Warmup(schedule_from_state(sd["after"]), sd["warmup_steps"])
     return cls(**sd)

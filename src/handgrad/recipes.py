@@ -95,18 +95,9 @@ def build(recipe, n_features, n_classes, steps_per_epoch):
                 seed=recipe["seed"], norm=recipe["norm"], dropout=recipe["dropout"])
     opt = optim.make_optimizer(recipe["optimizer"], recipe["lr"], momentum=recipe["momentum"],
                                nesterov=recipe["nesterov"], weight_decay=recipe["weight_decay"])
-    total = recipe["epochs"] * steps_per_epoch
-    warm = recipe["warmup_epochs"] * steps_per_epoch
-    schedule = {None: None, "none": None, "constant": None,
-                "cosine": lambda: optim.Cosine(recipe["lr"], max(1, total - warm)),
-                "step": lambda: optim.StepDecay(recipe["lr"], max(1, total // 3), 0.1)}
-    if recipe["schedule"] not in schedule:
-        raise ValueError(f"unknown schedule {recipe['schedule']!r}; "
-                         "valid names: cosine, step, none")
-    schedule = schedule[recipe["schedule"]]
-    schedule = schedule() if schedule else None
-    if warm:
-        schedule = optim.Warmup(schedule or optim.Constant(recipe["lr"]), warm)
+    schedule = optim.make_schedule(recipe["schedule"], recipe["lr"],
+                                   recipe["epochs"] * steps_per_epoch,
+                                   recipe["warmup_epochs"] * steps_per_epoch)
     if recipe["backend"] != "numpy":
         model, opt = trainable(recipe["backend"], model, opt)
     return model, opt, schedule

@@ -32,6 +32,7 @@ from .toy import (
     make_sine,
     make_spiral,
     make_xor,
+    toy_names,
 )
 
 
@@ -57,7 +58,9 @@ class Dataset:
 
 
 def available_datasets() -> list[str]:
-    return ["digits", "mnist", "fashion-mnist"] + [k for k in TOY if k != "sine"]
+    """Every dataset ``load_dataset`` knows: scikit-learn's digits, the real ones in DATASETS,
+    and the toy classification sets in TOY."""
+    return ["digits", *DATASETS, *toy_names(classification=True)]
 
 
 def load_dataset(name: str, data_dir: str | Path | None = None, seed: int | None = 0,
@@ -71,7 +74,7 @@ def load_dataset(name: str, data_dir: str | Path | None = None, seed: int | None
     if key == "digits":
         return Dataset("digits", *load_digits(seed=seed), n_classes=10, image_shape=(8, 8),
                        classes=[str(d) for d in range(10)])
-    if key in TOY and key != "sine":
+    if key in toy_names(classification=True):
         X, y = (TOY[key](seed=seed) if key != "xor"
                 else TOY[key](n_samples=400, noise=0.1, seed=seed))
         parts = train_val_split(X, y, val_fraction=0.25, seed=seed)
@@ -85,5 +88,5 @@ __all__ = [
     "find", "load_dataset", "load_digits", "load_fashion_mnist", "load_idx_dataset", "load_mnist",
     "standardize", "train_val_split", "parse_idx", "read_idx", "write_idx", "TOY", "make_blobs",
     "make_checkerboard", "make_circles", "make_moons", "make_quadrants", "make_separable",
-    "make_sine", "make_spiral", "make_xor",
+    "make_sine", "make_spiral", "make_xor", "toy_names",
 ]

@@ -130,7 +130,14 @@ def make_sine(n_samples: int = 200, noise: float = 0.0, seed: int | None = None,
     return _out(x[:, None], y[:, None].astype(np.float64))
 
 
+# The one table of toy datasets; "sine" is the only regression set (REGRESSION).
 TOY: dict[str, Callable[..., tuple[np.ndarray, np.ndarray]]] = {
     "xor": make_xor, "blobs": make_blobs, "spiral": make_spiral, "quadrants": make_quadrants,
     "circles": make_circles, "moons": make_moons,
     "checkerboard": make_checkerboard, "separable": make_separable, "sine": make_sine}
+REGRESSION = ("sine",)
+
+
+def toy_names(classification: bool = False) -> list[str]:
+    """The toy datasets' names, in table order; ``classification=True`` leaves out sine."""
+    return [name for name in TOY if not (classification and name in REGRESSION)]

@@ -1,6 +1,7 @@
 """Floor 1: the hand-written primitives, each a Module (see module.py)."""
 
 from .activations import (
+    ACTIVATION_ALIASES,
     ACTIVATIONS,
     GELU,
     Activation,
@@ -12,6 +13,8 @@ from .activations import (
     Softmax,
     Swish,
     Tanh,
+    activation_label,
+    activation_names,
     get_activation,
     sigmoid,
 )
@@ -23,22 +26,34 @@ from .init import (
     gpt2_normal,
     he_normal,
     he_uniform,
+    init_names,
     init_weight,
     standard_normal,
     xavier_normal,
     xavier_uniform,
 )
 from .linear import Linear
-from .losses import LOSSES, binary_cross_entropy, cross_entropy, log_softmax, mse, softmax
+from .losses import (
+    LOSS_ALIASES,
+    LOSSES,
+    Loss,
+    binary_cross_entropy,
+    cross_entropy,
+    log_softmax,
+    loss_names,
+    mse,
+    softmax,
+)
 from .module import Module
-from .norms import NORMS, BatchNorm1d, LayerNorm, RMSNorm, get_norm
+from .norms import NORMS, BatchNorm1d, LayerNorm, RMSNorm, get_norm, norm_names
 from .sparse import SparseLinear
 
 __all__ = [
-    "ACTIVATIONS", "GELU", "Activation", "Identity", "LeakyReLU", "ReLU", "SiLU", "Sigmoid",
-    "Softmax", "Swish", "Tanh", "get_activation", "sigmoid", "FFN", "SwiGLU", "Dropout",
-    "INITIALIZERS", "as_generator", "gpt2_normal", "he_normal", "he_uniform", "init_weight",
-    "standard_normal", "xavier_normal", "xavier_uniform", "Linear", "LOSSES",
+    "ACTIVATIONS", "ACTIVATION_ALIASES", "activation_names", "activation_label", "GELU",
+    "Activation", "Identity", "LeakyReLU", "ReLU", "SiLU", "Sigmoid", "Softmax", "Swish", "Tanh",
+    "get_activation", "sigmoid", "FFN", "SwiGLU", "Dropout", "INITIALIZERS", "init_names",
+    "as_generator", "gpt2_normal", "he_normal", "he_uniform", "init_weight", "standard_normal",
+    "xavier_normal", "xavier_uniform", "Linear", "LOSSES", "LOSS_ALIASES", "Loss", "loss_names",
     "binary_cross_entropy", "cross_entropy", "log_softmax", "mse", "softmax", "Module", "NORMS",
-    "BatchNorm1d", "LayerNorm", "RMSNorm", "get_norm", "SparseLinear",
+    "norm_names", "BatchNorm1d", "LayerNorm", "RMSNorm", "get_norm", "SparseLinear",
 ]

@@ -46,9 +46,17 @@ def erf(x: np.ndarray) -> np.ndarray:
 
 
 class Activation(Module):
-    """An elementwise nonlinearity; ``name`` is its key in ACTIVATIONS."""
+    """An elementwise nonlinearity; ``key`` is its name in ACTIVATIONS, ``label`` its name
+    on a page, ``hidden`` says whether a hidden layer may use it (softmax is an output's)."""
 
     name = ""
+    label = ""
+    hidden = True
+
+    @property
+    def key(self) -> str:
+        """This activation's name in ACTIVATIONS (the twins look up their own lines by it)."""
+        return self.name
 
     @property
     def spec(self) -> str | dict[str, Any]:
@@ -65,6 +73,7 @@ class Activation(Module):
 
 class ReLU(Activation):
     name = "relu"
+    label = "ReLU"
     caches = ("a",)
 
     def forward(self, z: np.ndarray, training: bool = True) -> np.ndarray:
@@ -79,6 +88,7 @@ class LeakyReLU(Activation):
     """max(z, αz) with slope α = 0.01 for z < 0 (PyTorch's default)."""
 
     name = "leaky_relu"
+    label = "Leaky ReLU"
     caches = ("a",)
 
     def __init__(self, alpha: float = 0.01) -> None:
@@ -104,6 +114,7 @@ class Sigmoid(Activation):
     """σ(z) = 1 / (1 + e^-z); finite for z = ±1000."""
 
     name = "sigmoid"
+    label = "Sigmoid"
     caches = ("a",)
 
     def forward(self, z: np.ndarray, training: bool = True) -> np.ndarray:
@@ -116,6 +127,7 @@ class Sigmoid(Activation):
 
 class Tanh(Activation):
     name = "tanh"
+    label = "Tanh"
     caches = ("a",)
 
     def forward(self, z: np.ndarray, training: bool = True) -> np.ndarray:
@@ -146,8 +158,16 @@ class GELU(Activation):
         self.approximate = approximate
 
     @property
-    def spec(self) -> str:
+    def key(self) -> str:
         return "gelu" if self.approximate == "none" else "gelu_tanh"
+
+    @property
+    def label(self) -> str:  # type: ignore[override]  # the class's label depends on the setting
+        return "GELU" if self.approximate == "none" else "GELU (tanh)"
+
+    @property
+    def spec(self) -> str:
+        return self.key
 
     def forward(self, z: np.ndarray, training: bool = True) -> np.ndarray:
         self.z = z                                                       # (B, d)
@@ -174,6 +194,7 @@ class SiLU(Activation):
     """SiLU, also called Swish: a = z σ(z); f'(z) = σ + z σ (1 - σ)."""
 
     name = "silu"
+    label = "SiLU"
     caches = ("z", "s")
 
     def forward(self, z: np.ndarray, training: bool = True) -> np.ndarray:
@@ -193,6 +214,7 @@ class Identity(Activation):
     """f(z) = z: the linear output of a regression network."""
 
     name = "identity"
+    label = "Identity"
 
     def forward(self, z: np.ndarray, training: bool = True) -> np.ndarray:
         return z
@@ -211,6 +233,8 @@ class Softmax(Activation):
     """
 
     name = "softmax"
+    label = "Softmax"
+    hidden = False                 # an output: fused with cross-entropy
     caches = ("a", "lse")
 
     def forward(self, z: np.ndarray, training: bool = True) -> np.ndarray:
@@ -230,6 +254,9 @@ class Softmax(Activation):
 # what names an activation: "relu", {"name": "leaky_relu", "alpha": 0.2}, an instance, or None
 ActivationSpec: TypeAlias = "str | dict[str, Any] | Activation | None"
 
+# The one table of activation names: the command line's choices, the twins' lookups, the
+# page's options and the tests' parametrization all read it. Adding an activation is a class
+# above (with its name and label) and a line here, then its line in each twin.
 ACTIVATIONS: dict[str, Callable[..., Activation]] = {
     "relu": ReLU,
     "leaky_relu": LeakyReLU,
@@ -238,10 +265,21 @@ ACTIVATIONS: dict[str, Callable[..., Activation]] = {
     "gelu": GELU,
     "gelu_tanh": lambda: GELU(approximate="tanh"),
     "silu": SiLU,
-    "swish": SiLU,
     "identity": Identity,
     "softmax": Softmax,
 }
+ACTIVATION_ALIASES = {"swish": "silu"}     # other spellings accepted wherever a name is
+
+
+def activation_names(hidden: bool = False) -> list[str]:
+    """The activations' names, in table order (no aliases); ``hidden=True``: only those a
+    hidden layer may use (not softmax)."""
+    return [name for name in ACTIVATIONS if not hidden or ACTIVATIONS[name]().hidden]
+
+
+def activation_label(name: str) -> str:
+    """How a page shows an activation: activation_label("leaky_relu") == "Leaky ReLU"."""
+    return get_activation(name).label
 
 
 def get_activation(spec: ActivationSpec) -> Activation:
@@ -255,6 +293,8 @@ def get_activation(spec: ActivationSpec) -> Activation:
     if isinstance(spec, dict):
         settings = {k: v for k, v in spec.items() if k != "name"}
         spec = spec.get("name")
-    if not isinstance(spec, str) or spec.lower() not in ACTIVATIONS:
+    key = spec.lower() if isinstance(spec, str) else None
+    key = ACTIVATION_ALIASES.get(key, key) if key is not None else None
+    if key not in ACTIVATIONS:
         raise ValueError(f"unknown activation {spec!r}; valid names: {', '.join(ACTIVATIONS)}")
-    return ACTIVATIONS[spec.lower()](**settings)
+    return ACTIVATIONS[key](**settings)

@@ -58,6 +58,7 @@ def standard_normal(rng: np.random.Generator, d_out: int, d_in: int) -> np.ndarr
     return rng.standard_normal((d_out, d_in))
 
 
+# The one table of initializer names ("he" and "xavier" are the lesson's short names).
 INITIALIZERS: dict[str, Initializer] = {
     "he": he_normal,
     "he_normal": he_normal,
@@ -68,6 +69,11 @@ INITIALIZERS: dict[str, Initializer] = {
     "gpt2": gpt2_normal,
     "normal": standard_normal,
 }
+
+
+def init_names() -> list[str]:
+    """The initializers' names, in table order."""
+    return list(INITIALIZERS)
 
 
 def init_weight(method: InitMethod, rng: np.random.Generator, d_out: int, d_in: int,

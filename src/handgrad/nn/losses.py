@@ -22,6 +22,7 @@ Why (p - Y)/B: with p = softmax(z) and L_i = -Σ_k Y_ik log p_ik,
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
@@ -161,20 +162,36 @@ def mse_mean(pred: np.ndarray, y: ArrayLike,
     return loss / d, grad
 
 
-# each loss: (output, targets, sample_weight=None) -> (mean loss, dL/d(output))
-LOSSES: dict[str, Callable[..., tuple[float, np.ndarray]]] = {
-    "cross_entropy": cross_entropy,
-    "binary_cross_entropy": binary_cross_entropy,
-    "mse": mse,
-    "mse_mean": mse_mean,
+class Loss(NamedTuple):
+    """A loss's entry in LOSSES: the function, how a page names it, the output activation
+    it follows, and whether it is fused with that output (computed from the logits)."""
+    fn: Callable[..., tuple[float, np.ndarray]]   # (output, targets, sample_weight=None)
+    label: str                                     # -> (mean loss, dL/d(output))
+    output: str
+    fused: bool = False
+
+
+# The one table of loss names (the command line, the page and the tests read it).
+LOSSES: dict[str, Loss] = {
+    "cross_entropy": Loss(cross_entropy, "cross-entropy", "softmax", fused=True),
+    "binary_cross_entropy": Loss(binary_cross_entropy, "binary cross-entropy", "sigmoid",
+                                 fused=True),
+    "mse": Loss(mse, "MSE", "identity"),
+    "mse_mean": Loss(mse_mean, "MSE (mean over outputs)", "identity"),
 }
-LOSS_ALIASES = {"ce": "cross_entropy", "bce": "binary_cross_entropy",
-                **{name: name for name in LOSSES}}
+LOSS_ALIASES = {"ce": "cross_entropy", "bce": "binary_cross_entropy"}
+
+
+def loss_names() -> list[str]:
+    """The losses' names, in table order (no aliases)."""
+    return list(LOSSES)
 
 
 def get_loss_name(name: str) -> str:
     """The canonical loss name for ``name`` (or an alias), or a ValueError listing them."""
     key = str(name).lower()
-    if key not in LOSS_ALIASES:
-        raise ValueError(f"unknown loss {name!r}; valid names: {', '.join(sorted(LOSS_ALIASES))}")
-    return LOSS_ALIASES[key]
+    key = LOSS_ALIASES.get(key, key)
+    if key not in LOSSES:
+        valid = sorted([*LOSSES, *LOSS_ALIASES])
+        raise ValueError(f"unknown loss {name!r}; valid names: {', '.join(valid)}")
+    return key

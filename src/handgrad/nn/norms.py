@@ -40,8 +40,11 @@ def _normalized_backward(dx_hat: np.ndarray, x_hat: np.ndarray, inv_std: np.ndar
 
 
 class _AffineNorm(Module):
-    """γ (and β) of shape (d,), starting at 1 (and 0)."""
+    """γ (and β) of shape (d,), starting at 1 (and 0); ``name`` is its key in NORMS, ``label``
+    how a page shows it."""
 
+    name = ""
+    label = ""
     caches = ("x_hat", "inv_std")
     x_hat: np.ndarray      # (B, d), set by forward
     inv_std: np.ndarray    # (d,) or (B, 1), set by forward
@@ -82,6 +85,7 @@ class BatchNorm1d(_AffineNorm):
     """
 
     name = "batch"
+    label = "BatchNorm"
 
     def __init__(self, d: int, momentum: float = 0.1, eps: float = 1e-5,
                  dtype: DTypeLike = np.float32) -> None:
@@ -134,6 +138,7 @@ class LayerNorm(_AffineNorm):
     """Layer normalization over the features of each example, as torch.nn.LayerNorm."""
 
     name = "layer"
+    label = "LayerNorm"
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         mu = x.mean(axis=1, keepdims=True)                          # (B, 1)
@@ -152,6 +157,7 @@ class RMSNorm(_AffineNorm):
     """Root-mean-square normalization (no centering, no β), as torch.nn.RMSNorm."""
 
     name = "rms"
+    label = "RMSNorm"
 
     def __init__(self, d: int, eps: float = 1e-5, dtype: DTypeLike = np.float32) -> None:
         super().__init__(d, eps, bias=False, dtype=dtype)
@@ -168,7 +174,13 @@ class RMSNorm(_AffineNorm):
 
 
 Norm: TypeAlias = "BatchNorm1d | LayerNorm | RMSNorm"
+# The one table of norm names ("none" means no norm and is no entry); each class has its label.
 NORMS: dict[str, type[Norm]] = {"batch": BatchNorm1d, "layer": LayerNorm, "rms": RMSNorm}
+
+
+def norm_names() -> list[str]:
+    """The norms' names, in table order ("none", no norm, is not one of them)."""
+    return list(NORMS)
 
 
 def get_norm(name: str | None, d: int, dtype: DTypeLike = np.float32) -> Norm | None:

@@ -128,7 +128,7 @@ class TwinNetwork:
         if isinstance(rule, ScikitLearnRule):
             rule.map_state(self.to_backend)
             return rule
-        stepper = TwinStepper(self.module.TrainableOptimizer(self.twin, rule), self.twin)
+        stepper = TwinStepper(self.twin.optimizer(rule), self.twin)
         if rule.t:
             stepper.load_state_dict(rule.state_dict())
         return stepper

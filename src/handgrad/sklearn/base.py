@@ -4,7 +4,6 @@ and ``coefs_``/``intercepts_`` in scikit-learn's layout over handgrad's weights.
 
 from __future__ import annotations
 
-import inspect
 import math
 import warnings
 from collections.abc import Callable, Sequence
@@ -21,10 +20,10 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from .. import optim
 from ..history import DivergenceError, History
-from ..nn.activations import ACTIVATIONS
-from ..nn.norms import NORMS
+from ..nn.activations import ACTIVATION_ALIASES, activation_names
+from ..nn.norms import norm_names
 from ..train import train
-from ..twins import TWINS
+from ..twins import backend_names
 from .backends import TwinNetwork
 from .lbfgs import fit_lbfgs
 from .losses import FROM_PREDICTIONS
@@ -36,19 +35,27 @@ ArrayLike = Any          # what scikit-learn's validation turns into an array
 MatrixLike = Any         # an array-like or a SciPy sparse matrix or array
 Draws = ScikitLearnDraws | HandgradDraws
 
+# scikit-learn's own names, each with scikit-learn's meaning; handgrad's tables add theirs
 SCIKIT_LEARN_SOLVERS = ("lbfgs", "sgd", "adam")      # "sgd" and "adam": scikit-learn's rules
+SCIKIT_LEARN_RATES = ("constant", "invscaling", "adaptive")
 SCIKIT_LEARN_WORDS = {"logistic": "sigmoid"}         # scikit-learn's activation -> handgrad's
-SCHEDULES = ("constant", "invscaling", "adaptive", "cosine")
 
 
 def hidden_activations() -> set[str]:
-    """The activations a hidden layer may take: scikit-learn's names and handgrad's."""
-    return (set(ACTIVATIONS) - {"softmax"}) | set(SCIKIT_LEARN_WORDS)
+    """What ``activation`` takes: scikit-learn's four names and every activation of
+    handgrad's table a hidden layer may use (``nn.activation_names``), aliases included."""
+    return ({*activation_names(hidden=True), *ACTIVATION_ALIASES, *SCIKIT_LEARN_WORDS})
 
 
 def solvers() -> set[str]:
-    """"lbfgs", scikit-learn's "sgd" and "adam", and every other handgrad optimizer."""
-    return set(SCIKIT_LEARN_SOLVERS) | set(optim.OPTIMIZERS)
+    """What ``solver`` takes: "lbfgs", scikit-learn's "sgd" and "adam", and every other name
+    of handgrad's optimizer table (``optim.optimizer_names``: "adamw", "momentum", …)."""
+    return {*SCIKIT_LEARN_SOLVERS, *optim.optimizer_names()}
+
+
+def rates() -> set[str]:
+    """What ``learning_rate`` takes: scikit-learn's three and handgrad's schedules."""
+    return {*SCIKIT_LEARN_RATES, *optim.schedule_names()}
 
 
 def stochastic(solver: str) -> bool:
@@ -63,7 +70,7 @@ def parameter_constraints() -> dict[str, list[Any]]:
         "solver": [StrOptions(solvers())],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [StrOptions(set(SCHEDULES))],
+        "learning_rate": [StrOptions(rates())],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -82,21 +89,14 @@ def parameter_constraints() -> dict[str, list[Any]]:
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
-        "norm": [StrOptions(set(NORMS)), None],
+        "norm": [StrOptions(set(norm_names())), None],
         "weight_decay": [Interval(Real, 0, None, closed="left"), None],
         "warmup_steps": [Interval(Integral, 0, None, closed="left")],
         "dtype": [StrOptions({"float32", "float64"}), Options(type, {np.float32, np.float64}),
                   None],
-        "backend": [StrOptions({"numpy", *TWINS})],
+        "backend": [StrOptions(set(backend_names()))],
         "device": [str, None],
     }
-
-
-def handgrad_optimizer(name: str, lr: float, **options: Any) -> optim.Optimizer:
-    """The handgrad optimizer ``name`` (``optim.OPTIMIZERS``), given the options it takes."""
-    cls = optim.OPTIMIZERS[name]
-    takes = inspect.signature(cls).parameters
-    return cls(lr, **{k: v for k, v in options.items() if k in takes and v is not None})
 
 
 def trigger_stopping(rule: Any, msg: str, verbose: bool | int) -> bool:
@@ -286,20 +286,17 @@ class BaseMLP(BaseEstimator):
         if self.solver == "adam":
             return ScikitLearnAdam(self.learning_rate_init, self.beta_1, self.beta_2,
                                    self.epsilon)
-        return handgrad_optimizer(self.solver, self.learning_rate_init,
-                                  betas=(self.beta_1, self.beta_2), eps=self.epsilon,
-                                  weight_decay=self.weight_decay, momentum=self.momentum,
-                                  nesterov=self.nesterovs_momentum)
+        return optim.make_optimizer(self.solver, self.learning_rate_init,
+                                    betas=(self.beta_1, self.beta_2), eps=self.epsilon,
+                                    weight_decay=self.weight_decay, momentum=self.momentum)
 
     def _schedule(self, rule: Any, steps_per_epoch: int) -> Any:
-        """train()'s schedule for the warm-up and the cosine decay, or None: the rate is
-        scikit-learn's current η (which "invscaling" and "adaptive" move) times their factor."""
-        factor: Any = None
-        if self.learning_rate == "cosine":                    # to 0 at the end, after any warm-up
-            total = max(self.max_iter * steps_per_epoch - self.warmup_steps, 1)
-            factor = optim.Cosine(1.0, total_steps=total)
-        if self.warmup_steps:
-            factor = optim.Warmup(factor if factor is not None else 1.0, self.warmup_steps)
+        """train()'s schedule for a warm-up and handgrad's schedules ("cosine", …), or None:
+        the rate is scikit-learn's current η (which "invscaling" and "adaptive" move) times
+        the factor handgrad's schedule gives over max_iter epochs."""
+        name = None if self.learning_rate in SCIKIT_LEARN_RATES else self.learning_rate
+        factor = optim.make_schedule(name, 1.0, self.max_iter * steps_per_epoch,
+                                     self.warmup_steps)
         if factor is None:
             return None
         if isinstance(rule, ScikitLearnSGD):

@@ -4,6 +4,8 @@ import copy
 
 import numpy as np
 
+from ..io import load_checkpoint
+
 
 class FromNumpy:
     """Twin constructors: from a NumPy MLP or from a checkpoint written by any backend."""
@@ -16,14 +18,10 @@ class FromNumpy:
 
     @classmethod
     def from_checkpoint(cls, path, dtype=None):
-        from ..io import load_checkpoint
         ckpt = load_checkpoint(path)
         twin = cls(ckpt.spec, dtype=dtype)
         twin.load_numpy_state(ckpt.state)
         return twin
-
-
-SLOTS = {"momentum_buffer": "velocity", "exp_avg": "m", "exp_avg_sq": "v"}   # torch -> handgrad
 
 
 class TrainableBase:

@@ -33,38 +33,86 @@ except ImportError:  # pragma: no cover - exercised only without mlx
     raise ImportError("the MLX twin needs MLX: pip install 'mlx[cpu]' on Linux, "
                       "pip install mlx on Apple silicon, or pip install 'handgrad[mlx]'") from None
 
-import math
-
 import numpy as np
 
 from ..io import Snapshot, save_checkpoint
 from ..mlp import MLP, layer_plan
 from ..nn.activations import get_activation
 from ..nn.module import check_state_matches
-from ._trainable import FromNumpy
+from ._trainable import FromNumpy, TrainableBase
 
 DTYPES = {"float32": mx.float32, "float64": mx.float64}
-SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
+
+
+class TwinOptimizer:
+    """An MLX optimizer plus the L2 term MLX's Adam lacks (PyTorch's Adam weight_decay)."""
+
+    def __init__(self, inner, l2=0.0):
+        self.inner, self.l2 = inner, l2
+
+    @property
+    def state(self):
+        return self.inner.state
+
+    def set_lr(self, lr):
+        self.inner.learning_rate = lr
+
+    def update(self, model, grads):
+        if self.l2:
+            grads = tree_map(lambda g, p: g + self.l2 * p, grads, model.trainable_parameters())
+        self.inner.update(model, grads)
+
+
+# MLX's line for each name in handgrad's tables (nn.ACTIVATIONS, nn.NORMS, nn.LOSSES,
+# optim.OPTIMIZERS); a test checks that no name lacks one.
+ACTIVATIONS = {                    # handgrad activation -> MLX function
+    "relu": lambda act: nn.relu,
+    "leaky_relu": lambda act: lambda x: nn.leaky_relu(x, negative_slope=act.alpha),
+    "sigmoid": lambda act: mx.sigmoid,
+    "tanh": lambda act: mx.tanh,
+    "gelu": lambda act: nn.gelu,
+    "gelu_tanh": lambda act: nn.gelu_approx,     # ½x(1 + tanh(√(2/π)(x + 0.044715x³)))
+    "silu": lambda act: nn.silu,
+    "identity": lambda act: lambda x: x,
+    "softmax": lambda act: lambda x: mx.softmax(x, axis=-1),
+}
+NORMS = {                          # width -> MLX module, handgrad's eps and momentum
+    "batch": lambda d: nn.BatchNorm(d, eps=1e-5, momentum=0.1),
+    "layer": lambda d: nn.LayerNorm(d, eps=1e-5),
+    "rms": lambda d: nn.RMSNorm(d, eps=1e-5),
+}
+LOSSES = {                         # (output, targets) -> loss; logits for the fused two
+    "cross_entropy": lambda out, y: nn.losses.cross_entropy(out, y, reduction="mean"),
+    "binary_cross_entropy": lambda out, y: nn.losses.binary_cross_entropy(
+        out, y.reshape(out.shape), with_logits=True, reduction="mean"),
+    "mse": lambda out, y: 0.5 * nn.losses.mse_loss(out, y.reshape(out.shape),
+                                                   reduction="sum") / out.shape[0],
+    "mse_mean": lambda out, y: 0.5 * nn.losses.mse_loss(out, y.reshape(out.shape),
+                                                        reduction="sum") / out.size,
+}
+OPTIMIZERS = {                     # handgrad optimizer -> MLX's, made to agree (module docstring)
+    "sgd": lambda o: TwinOptimizer(optim.SGD(o.lr, momentum=o.momentum,
+                                             weight_decay=o.weight_decay, nesterov=o.nesterov)),
+    "adam": lambda o: TwinOptimizer(optim.Adam(o.lr, betas=list(o.betas), eps=o.eps,
+                                               bias_correction=True), l2=o.weight_decay),
+    "adamw": lambda o: TwinOptimizer(optim.AdamW(o.lr, betas=list(o.betas), eps=o.eps,
+                                                 weight_decay=o.weight_decay,
+                                                 bias_correction=True)),
+}
+SLOTS = {                          # each optimizer's state: MLX's name -> handgrad's
+    "sgd": {"v": "velocity"}, "adam": {"m": "m", "v": "v"}, "adamw": {"m": "m", "v": "v"},
+}
 
 
 def make_activation(spec):
     """An MLX function for a handgrad activation spec (softmax/sigmoid outputs give logits)."""
     act = get_activation(spec)
-    if act.name == "leaky_relu":
-        return lambda x: nn.leaky_relu(x, negative_slope=act.alpha)
-    if act.name == "gelu" and act.approximate == "tanh":
-        return nn.gelu_approx       # ½x(1 + tanh(√(2/π)(x + 0.044715x³)))
-    return {"relu": nn.relu, "sigmoid": mx.sigmoid, "tanh": mx.tanh, "gelu": nn.gelu,
-            "silu": nn.silu, "identity": lambda x: x,
-            "softmax": lambda x: mx.softmax(x, axis=-1)}[act.name]
+    return ACTIVATIONS[act.key](act)
 
 
 def make_norm(name, d):
-    if name in (None, "none"):
-        return None
-    return {"batch": lambda: nn.BatchNorm(d, eps=1e-5, momentum=0.1),
-            "layer": lambda: nn.LayerNorm(d, eps=1e-5),
-            "rms": lambda: nn.RMSNorm(d, eps=1e-5)}[name]()
+    """The MLX module for a handgrad norm name (None for "none")."""
+    return None if name in (None, "none") else NORMS[name](d)
 
 
 class Block(nn.Linear):
@@ -109,15 +157,8 @@ class MLXMLP(FromNumpy, nn.Module):
         return self.loss_of(self(X), y)
 
     def loss_of(self, out, y):
-        if self.loss_name == "cross_entropy":
-            return nn.losses.cross_entropy(out, y, reduction="mean")
-        if self.loss_name == "binary_cross_entropy":
-            return nn.losses.binary_cross_entropy(out, y.reshape(out.shape), with_logits=True,
-                                                  reduction="mean")
-        diff2 = nn.losses.mse_loss(out, y.reshape(out.shape), reduction="sum")
-        if self.loss_name == "mse_mean":
-            return 0.5 * diff2 / out.size                 # scikit-learn's: mean over every entry
-        return 0.5 * diff2 / out.shape[0]                 # the lesson's: 1/(2n) over n examples
+        """The spec's loss of ``out`` against ``y``."""
+        return LOSSES[self.loss_name](out, y)
 
     # --- moving between NumPy and MLX ---------------------------------------------------
 
@@ -190,38 +231,11 @@ def load_numpy_params(module, params, dtype=mx.float32):
     return module
 
 
-class TwinOptimizer:
-    """An MLX optimizer plus the L2 term MLX's Adam lacks (PyTorch's Adam weight_decay)."""
-
-    def __init__(self, inner, l2=0.0):
-        self.inner, self.l2 = inner, l2
-
-    @property
-    def state(self):
-        return self.inner.state
-
-    def set_lr(self, lr):
-        self.inner.learning_rate = lr
-
-    def update(self, model, grads):
-        if self.l2:
-            grads = tree_map(lambda g, p: g + self.l2 * p, grads, model.trainable_parameters())
-        self.inner.update(model, grads)
-
-
-def make_optimizer(opt):
-    """The mlx.optimizers twin of a handgrad optimizer, made to agree (see the module docstring)."""
-    from .. import optim as hgo
-    if isinstance(opt, hgo.AdamW):
-        return TwinOptimizer(optim.AdamW(opt.lr, betas=list(opt.betas), eps=opt.eps,
-                                         weight_decay=opt.weight_decay, bias_correction=True))
-    if isinstance(opt, hgo.Adam):
-        return TwinOptimizer(optim.Adam(opt.lr, betas=list(opt.betas), eps=opt.eps,
-                                        bias_correction=True), l2=opt.weight_decay)
-    if isinstance(opt, hgo.SGD):
-        return TwinOptimizer(optim.SGD(opt.lr, momentum=opt.momentum, weight_decay=opt.weight_decay,
-                                       nesterov=opt.nesterov))
-    raise TypeError(f"no MLX twin for {type(opt).__name__}")
+def framework_optimizer(opt, net=None):
+    """The mlx.optimizers twin of handgrad optimizer ``opt`` (MLX's need no parameters)."""
+    if opt.name not in OPTIMIZERS:
+        raise TypeError(f"no MLX twin for {type(opt).__name__}")
+    return OPTIMIZERS[opt.name](opt)
 
 
 def train_step(model, optimizer, X, y):
@@ -248,10 +262,6 @@ def loss_and_grads(model, X, y, training=True):
 
 
 # --- driving the twin with handgrad's training loop --------------------------------------
-
-from ._trainable import TrainableBase  # noqa: E402
-
-MLX_SLOTS = {"SGD": {"v": "velocity"}, "Adam": {"m": "m", "v": "v"}, "AdamW": {"m": "m", "v": "v"}}
 
 
 class Trainable(TrainableBase):
@@ -303,14 +313,18 @@ class Trainable(TrainableBase):
     def predict_proba(self, X):
         return self.net.predict_proba(self.check_X(X))
 
+    def optimizer(self, opt):
+        """The framework's optimizer for this twin, behind handgrad optimizer ``opt``'s interface."""
+        return TrainableOptimizer(self, opt)
+
 
 class TrainableOptimizer:
     """mlx.optimizers behind handgrad's optimizer interface; state dicts use handgrad's names."""
 
     def __init__(self, model, opt):
         self.model, self.like = model, opt
-        self.twin = make_optimizer(opt)
-        self.slots = MLX_SLOTS[type(opt).__name__]
+        self.twin = framework_optimizer(opt)
+        self.slots = SLOTS[opt.name]
         self.t = 0
 
     @property
@@ -331,7 +345,7 @@ class TrainableOptimizer:
         state = {}
         for key, value in tree_flatten(self.twin.state):
             name, _, slot = key.rpartition(".")
-            if slot in self.slots and (self.slots is not MLX_SLOTS["SGD"] or self.like.momentum):
+            if slot in self.slots and (self.like.name != "sgd" or self.like.momentum):
                 state.setdefault(name, {})[self.slots[slot]] = np.array(value)
         sd.update(t=self.t, lr=self.lr, state=state)
         return sd

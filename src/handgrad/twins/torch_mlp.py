@@ -33,27 +33,54 @@ import numpy as np
 from ..io import Snapshot, save_checkpoint, to_numpy
 from ..mlp import MLP, layer_plan
 from ..nn.activations import get_activation
-from ._trainable import FromNumpy
+from ..nn.module import check_state_matches
+from ._trainable import FromNumpy, TrainableBase
+
+# PyTorch's line for each name in handgrad's tables (nn.ACTIVATIONS, nn.NORMS, nn.LOSSES,
+# optim.OPTIMIZERS); a test checks that no name lacks one.
+ACTIVATIONS = {                    # handgrad activation -> torch module
+    "relu": lambda act: nn.ReLU(),
+    "leaky_relu": lambda act: nn.LeakyReLU(act.alpha),
+    "sigmoid": lambda act: nn.Sigmoid(),
+    "tanh": lambda act: nn.Tanh(),
+    "gelu": lambda act: nn.GELU(),
+    "gelu_tanh": lambda act: nn.GELU(approximate="tanh"),
+    "silu": lambda act: nn.SiLU(),
+    "identity": lambda act: nn.Identity(),
+    "softmax": lambda act: nn.Softmax(dim=1),
+}
+NORMS = {                          # (width, dtype) -> torch module, handgrad's eps and momentum
+    "batch": lambda d, dtype: nn.BatchNorm1d(d, eps=1e-5, momentum=0.1, dtype=dtype),
+    "layer": lambda d, dtype: nn.LayerNorm(d, eps=1e-5, dtype=dtype),
+    "rms": lambda d, dtype: nn.RMSNorm(d, eps=1e-5, dtype=dtype),
+}
+LOSSES = {                         # (output, targets) -> loss tensor; logits for the fused two
+    "cross_entropy": lambda out, y: F.cross_entropy(out, y),       # labels or one-hot rows
+    "binary_cross_entropy": lambda out, y: F.binary_cross_entropy_with_logits(
+        out, y.reshape(out.shape).to(out.dtype)),
+    "mse": lambda out, y: 0.5 * F.mse_loss(out, y, reduction="sum") / out.shape[0],
+    "mse_mean": lambda out, y: 0.5 * F.mse_loss(out, y, reduction="sum") / out.numel(),
+}
+OPTIMIZERS = {                     # (parameters, handgrad optimizer) -> torch.optim, same settings
+    "sgd": lambda params, o: torch.optim.SGD(params, lr=o.lr, momentum=o.momentum,
+                                             nesterov=o.nesterov, weight_decay=o.weight_decay),
+    "adam": lambda params, o: torch.optim.Adam(params, lr=o.lr, betas=o.betas, eps=o.eps,
+                                               weight_decay=o.weight_decay),
+    "adamw": lambda params, o: torch.optim.AdamW(params, lr=o.lr, betas=o.betas, eps=o.eps,
+                                                 weight_decay=o.weight_decay),
+}
+SLOTS = {"momentum_buffer": "velocity", "exp_avg": "m", "exp_avg_sq": "v"}   # torch -> handgrad
 
 
 def make_activation(spec):
     """The torch module for a handgrad activation spec (softmax/sigmoid outputs give logits)."""
     act = get_activation(spec)
-    name = act.name
-    if name == "leaky_relu":
-        return nn.LeakyReLU(act.alpha)
-    if name == "gelu":
-        return nn.GELU(approximate="tanh" if act.approximate == "tanh" else "none")
-    return {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "silu": nn.SiLU,
-            "identity": nn.Identity, "softmax": lambda: nn.Softmax(dim=1)}[name]()
+    return ACTIVATIONS[act.key](act)
 
 
 def make_norm(name, d, dtype=None):
-    if name in (None, "none"):
-        return None
-    return {"batch": lambda: nn.BatchNorm1d(d, eps=1e-5, momentum=0.1, dtype=dtype),
-            "layer": lambda: nn.LayerNorm(d, eps=1e-5, dtype=dtype),
-            "rms": lambda: nn.RMSNorm(d, eps=1e-5, dtype=dtype)}[name]()
+    """The torch module for a handgrad norm name (None for "none")."""
+    return None if name in (None, "none") else NORMS[name](d, dtype)
 
 
 class Block(nn.Linear):
@@ -92,16 +119,12 @@ class TorchMLP(FromNumpy, nn.Module):
         return x
 
     def loss(self, out, y):
-        if self.loss_name == "cross_entropy":
-            return F.cross_entropy(out, y)                         # integer labels or one-hot rows
-        if self.loss_name == "binary_cross_entropy":
-            return F.binary_cross_entropy_with_logits(out, y.reshape(out.shape).to(out.dtype))
-        if y.ndim == 1 and out.ndim == 2 and out.shape[1] > 1 and not y.is_floating_point():
-            y = F.one_hot(y, out.shape[1])                # labels for an MSE after a softmax
-        diff2 = F.mse_loss(out, y.reshape(out.shape).to(out.dtype), reduction="sum")
-        if self.loss_name == "mse_mean":
-            return 0.5 * diff2 / out.numel()              # scikit-learn's: mean over every entry
-        return 0.5 * diff2 / out.shape[0]                 # the lesson's: 1/(2n) over n examples
+        """The spec's loss of ``out`` against ``y`` (labels become one-hot rows for an MSE)."""
+        if self.loss_name.startswith("mse"):
+            if y.ndim == 1 and out.ndim == 2 and out.shape[1] > 1 and not y.is_floating_point():
+                y = F.one_hot(y, out.shape[1])            # labels for an MSE after a softmax
+            y = y.reshape(out.shape).to(out.dtype)
+        return LOSSES[self.loss_name](out, y)
 
     # --- moving between NumPy and PyTorch ----------------------------------------------
 
@@ -121,7 +144,6 @@ class TorchMLP(FromNumpy, nn.Module):
 
     def load_numpy_state(self, state):
         """Load a handgrad state dict (strict: missing, unexpected or misshapen keys are listed)."""
-        from ..nn.module import check_state_matches
         own = self.state_dict()
         check_state_matches({k: v.detach().cpu().numpy() for k, v in own.items()},
                             {k: np.asarray(v) for k, v in state.items()})
@@ -167,20 +189,11 @@ class FFN(nn.Module):
         return self.fc2(self.act(self.fc1(x)))
 
 
-def make_optimizer(model, opt):
-    """The torch.optim twin of a handgrad optimizer, same hyperparameters."""
-    from .. import optim as hgo
-    params = model.parameters()
-    if isinstance(opt, hgo.AdamW):
-        return torch.optim.AdamW(params, lr=opt.lr, betas=opt.betas, eps=opt.eps,
-                                 weight_decay=opt.weight_decay)
-    if isinstance(opt, hgo.Adam):
-        return torch.optim.Adam(params, lr=opt.lr, betas=opt.betas, eps=opt.eps,
-                                weight_decay=opt.weight_decay)
-    if isinstance(opt, hgo.SGD):
-        return torch.optim.SGD(params, lr=opt.lr, momentum=opt.momentum, nesterov=opt.nesterov,
-                               weight_decay=opt.weight_decay)
-    raise TypeError(f"no PyTorch twin for {type(opt).__name__}")
+def framework_optimizer(opt, net):
+    """The torch.optim twin of handgrad optimizer ``opt`` over ``net``'s parameters."""
+    if opt.name not in OPTIMIZERS:
+        raise TypeError(f"no PyTorch twin for {type(opt).__name__}")
+    return OPTIMIZERS[opt.name](net.parameters(), opt)
 
 
 def train_step(model, optimizer, X, y):
@@ -205,8 +218,6 @@ def loss_and_grads(model, X, y, training=True):
 
 
 # --- driving the twin with handgrad's training loop --------------------------------------
-
-from ._trainable import SLOTS, TrainableBase  # noqa: E402
 
 
 class Trainable(TrainableBase):
@@ -253,13 +264,17 @@ class Trainable(TrainableBase):
     def predict_proba(self, X):
         return self.net.predict_proba(self.check_X(X))
 
+    def optimizer(self, opt):
+        """The framework's optimizer for this twin, behind handgrad optimizer ``opt``'s interface."""
+        return TrainableOptimizer(self, opt)
+
 
 class TrainableOptimizer:
     """torch.optim behind handgrad's optimizer interface; its state dict uses handgrad's names."""
 
     def __init__(self, model, opt):
         self.model, self.like = model, opt
-        self.opt = make_optimizer(model.net, opt)
+        self.opt = framework_optimizer(opt, model.net)
         self.names = [k for k, _ in model.net.named_parameters()]
         self.t = 0
 
