@@ -621,6 +621,7 @@ def test_twins_and_lbfgs_say_what_they_need():
                                    dict(norm="rms"), dict(activation="gelu"),
                                    dict(activation="silu"), dict(activation="leaky_relu"),
                                    dict(solver="adamw", weight_decay=0.05),
+                                   dict(learning_rate="step"),
                                    dict(learning_rate="cosine", warmup_steps=20)],
                          ids=lambda e: "-".join(map(str, e.values())))
 def test_what_scikit_learn_cannot_do_trains_digits(extra):

@@ -186,3 +186,25 @@ def test_random_state_takes_a_generator_and_names_what_it_takes():
         warnings.simplefilter("ignore", ConvergenceWarning)
         MLPRegressor(hidden_layer_sizes=(3,), max_iter=2,
                      random_state=np.random.default_rng(0)).fit(X, y)
+
+
+def test_pytorchs_nesterov_takes_scikit_learns_steps_while_the_rate_is_constant():
+    """solver="nesterov" is handgrad's SGD (PyTorch's: v ← μv + g, θ ← θ − η(g + μv));
+    scikit-learn's "sgd" keeps η inside v. With a constant η both take the same steps; once
+    η moves (a cosine schedule on both) scikit-learn's velocity carries the old rates."""
+    X, y = np.random.default_rng(0).standard_normal((120, 6)), np.arange(120) % 3
+    settings = dict(hidden_layer_sizes=(8,), max_iter=5, learning_rate_init=0.05,
+                    random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        theirs = MLPClassifier(solver="sgd", **settings).fit(X, y)
+        pytorchs = MLPClassifier(solver="nesterov", **settings).fit(X, y)
+        theirs_cosine = MLPClassifier(solver="sgd", learning_rate="cosine", **settings).fit(X, y)
+        pytorchs_cosine = MLPClassifier(solver="nesterov", learning_rate="cosine",
+                                        **settings).fit(X, y)
+    assert isinstance(pytorchs._optimizer, optim.SGD) and pytorchs._optimizer.nesterov
+    for a, b in zip(pytorchs.coefs_, theirs.coefs_):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    gap = max(np.abs(a - b).max() for a, b in zip(pytorchs_cosine.coefs_, theirs_cosine.coefs_))
+    assert 1e-6 < gap < 0.1
+

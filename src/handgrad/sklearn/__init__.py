@@ -36,11 +36,14 @@ What scikit-learn's estimators cannot do, opt-in (the defaults are scikit-learn'
 
     dropout=0.2                   inverted dropout after every hidden activation
     norm="batch" | "layer" | "rms"    a norm between every hidden linear map and its activation
-    activation="gelu" | "gelu_tanh" | "silu" | "swish" | "leaky_relu"  (and every other of
-                                  handgrad's hidden activations) besides scikit-learn's four
-    solver="adamw"                PyTorch's AdamW (handgrad.optim), decoupled ``weight_decay``;
-                                  any other name of ``handgrad.optim.OPTIMIZERS`` likewise
-    learning_rate="cosine"        cosine decay to 0 over max_iter epochs (handgrad.optim.Cosine)
+    activation="gelu" | "gelu_tanh" | "silu" | "swish" | "leaky_relu"    besides scikit-learn's
+                                  four: every hidden activation of handgrad.nn.ACTIVATIONS
+    solver="adamw" | "momentum" | "nesterov"    a handgrad optimizer, defined as PyTorch
+                                  defines it: every other name of handgrad.optim.OPTIMIZERS
+                                  (``weight_decay``; ``momentum``, ``beta_1``, ``beta_2`` and
+                                  ``epsilon`` carry over)
+    learning_rate="cosine" | "step"    a schedule of handgrad.optim.SCHEDULES over max_iter
+                                  epochs (cosine: down to 0; step: a tenth every third)
     warmup_steps=100              a linear warm-up over the first steps (handgrad.optim.Warmup)
     dtype=np.float32              train and predict in float32 whatever the input's dtype
     backend="torch" | "mlx"       the same network and rules on PyTorch (CUDA when available) or MLX
