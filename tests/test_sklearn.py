@@ -28,7 +28,7 @@ from sklearn.utils._param_validation import InvalidParameterError  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 from handgrad.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
-from handgrad.sklearn.network import SparseInputLayer  # noqa: E402
+from handgrad.sklearn.network import Network, SparseInputLayer  # noqa: E402
 
 # Runs cut short on purpose: scikit-learn warns that they did not converge.
 short_runs = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -602,6 +602,39 @@ def test_diverging_steps_raise_scikit_learns_error_and_leave_a_usable_estimator(
         warnings.simplefilter("ignore", ConvergenceWarning)
         reg.set_params(learning_rate_init=1e-3).fit(X / 16, y)       # and it trains again
     assert np.isfinite(reg.loss_) and reg.loss_curve_[-1] < reg.loss_curve_[0]
+
+
+def test_ctrl_c_keeps_the_last_whole_epoch_and_warns(monkeypatch):
+    X, y = digits(400)
+    kw = dict(hidden_layer_sizes=(8,), solver="sgd", learning_rate_init=0.1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        two = MLPClassifier(max_iter=2, **kw).fit(X, y)
+    calls = {"n": 0}
+    original = Network.loss_and_grad
+
+    def interrupted_in_epoch_3(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2 * 2 + 1:                  # 2 batches of 200 per epoch
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Network, "loss_and_grad", interrupted_in_epoch_3)
+    with pytest.warns(UserWarning, match="Training interrupted by user"):
+        stopped = MLPClassifier(max_iter=5, **kw).fit(X, y)
+    assert stopped.n_iter_ == 2 and len(stopped.loss_curve_) == 2
+    assert weights_rel(stopped, two) == 0
+
+
+def test_a_diverging_loss_with_early_stopping_keeps_the_best_weights():
+    X, y = load_digits(return_X_y=True)
+    reg = MLPRegressor(hidden_layer_sizes=(16,), activation="identity", solver="sgd",
+                       learning_rate_init=1.0, max_iter=20, early_stopping=True, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="The loss became non-finite in epoch"):
+        reg.fit(X[:300], y[:300].astype(float))
+    assert np.isnan(reg.validation_scores_[-1]) and np.isnan(reg.loss_curve_[-1])
+    assert len(reg.validation_scores_) == len(reg.loss_curve_) == reg.n_iter_ < 20
+    assert all(np.isfinite(c).all() for c in reg.coefs_ + reg.intercepts_)
 
 
 def test_twins_and_lbfgs_say_what_they_need():

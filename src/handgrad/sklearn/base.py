@@ -433,11 +433,12 @@ class BaseMLP(BaseEstimator):
         if self.early_stopping:
             if net is not self.model_:
                 self.model_.load_state_dict(net.state_dict())     # the twin's weights, to score
-            out = self._output(X_val)
-            score = self._score_output(out, Y_val, sw_val)
+            with np.errstate(over="ignore", invalid="ignore"):   # a huge output scores NaN
+                out = self._output(X_val)
+                score = self._score_output(out, Y_val, sw_val)
+                loss = FROM_PREDICTIONS[self.model_.loss_name](Y_val, out, sw_val)
             self.validation_scores_.append(score)
-            loss = FROM_PREDICTIONS[self.model_.loss_name]
-            self.validation_loss_curve_.append(loss(Y_val, out, sw_val))
+            self.validation_loss_curve_.append(loss)
             if self.verbose:
                 print(f"Validation score: {score:f}")
             if score < self.best_validation_score_ + self.tol:
