@@ -15,10 +15,11 @@ because matching scikit-learn is their contract:
   thousand steps.
 
 Each update is written in scikit-learn's floating-point operations, so from the
-same weights and batches the numbers are its own. It uses arithmetic operators
-only, so the same rule steps NumPy arrays, PyTorch tensors and MLX arrays (the
-twins); its state starts from the first gradient (what zeros would give), in the
-parameters' own kind of array.
+same weights and batches the numbers are its own. On NumPy arrays it runs in
+place, in scratch arrays made once (a large layer's Adam step allocates
+nothing); on a twin's arrays (PyTorch tensors, MLX arrays) it is written with
+arithmetic operators only, its state starting from the first gradient (what
+zeros would give) in the parameters' own kind of array.
 """
 
 from __future__ import annotations
@@ -53,6 +54,9 @@ class ScikitLearnRule(Optimizer):
                 "hyper": {k: getattr(self, k) for k in self.hyper},
                 "state": {name: {k: to_numpy(a) for k, a in slots.items()}
                           for name, slots in self.state.items()}}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_buffers": {}}            # scratch arrays are not pickled
 
     def map_state(self, fn: Callable[[np.ndarray], Any]) -> None:
         """Apply ``fn`` to every state array: NumPy to a twin's arrays, and back."""
@@ -95,6 +99,9 @@ class ScikitLearnSGD(ScikitLearnRule):
         self.nesterov = nesterov
 
     def update(self, name: str, p: Any, g: Any) -> None:
+        if isinstance(p, np.ndarray):
+            self.update_in_place(name, p, g)
+            return
         slots = self.state.setdefault(name, {})
         lr_g = g * self.lr                                    # η g
         v = slots.get("velocity")
@@ -105,6 +112,20 @@ class ScikitLearnSGD(ScikitLearnRule):
             v -= lr_g                                         # v ← μ v − η g
         if self.nesterov:
             p += self.momentum * v - lr_g                     # θ ← θ + μ v − η g
+        else:
+            p += v                                            # θ ← θ + v
+
+    def update_in_place(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
+        """The same update on NumPy arrays, in two scratch arrays."""
+        v = self.slot(name, "velocity", p)
+        lr_g, step = self.buffer(name, p), self.buffer(name + " step", p)
+        np.multiply(g, self.lr, out=lr_g)                     # η g
+        v *= self.momentum
+        v -= lr_g                                             # v ← μ v − η g
+        if self.nesterov:
+            np.multiply(v, self.momentum, out=step)
+            step -= lr_g
+            p += step                                         # θ ← θ + μ v − η g
         else:
             p += v                                            # θ ← θ + v
 
@@ -158,6 +179,9 @@ class ScikitLearnAdam(ScikitLearnRule):
         super().step(model)
 
     def update(self, name: str, p: Any, g: Any) -> None:
+        if isinstance(p, np.ndarray):
+            self.update_in_place(name, p, g)
+            return
         b1, b2 = self.beta_1, self.beta_2
         slots = self.state.setdefault(name, {})
         if "m" not in slots:
@@ -172,3 +196,20 @@ class ScikitLearnAdam(ScikitLearnRule):
         m, v = slots["m"], slots["v"]
         p += -self.learning_rate * m / (_sqrt(v) + self.epsilon)   # θ ← θ − η_t m / (√v + ε)
 
+    def update_in_place(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
+        """The same update on NumPy arrays, in two scratch arrays."""
+        b1, b2 = self.beta_1, self.beta_2
+        m, v = self.slot(name, "m", p), self.slot(name, "v", p)
+        tmp, step = self.buffer(name, p), self.buffer(name + " step", p)
+        m *= b1
+        np.multiply(g, 1 - b1, out=tmp)
+        m += tmp                                              # m ← β1 m + (1 − β1) g
+        v *= b2
+        np.multiply(g, g, out=tmp)
+        tmp *= 1 - b2
+        v += tmp                                              # v ← β2 v + (1 − β2) g²
+        np.sqrt(v, out=tmp)
+        tmp += self.epsilon                                   # √v + ε
+        np.multiply(m, -self.learning_rate, out=step)
+        step /= tmp
+        p += step                                             # θ ← θ − η_t m / (√v + ε)
