@@ -1,13 +1,12 @@
-"""What the classifier and the regressor share: scikit-learn's parameters and their
-validation, fitting (through ``handgrad.train.train``, or L-BFGS), the fitted attributes,
-and ``coefs_``/``intercepts_`` in scikit-learn's layout over handgrad's weights."""
+"""What the classifier and the regressor share: scikit-learn's parameters, fitting
+(through ``handgrad.train.train``, or L-BFGS) and scikit-learn's bookkeeping after each
+epoch, the fitted attributes, predicting."""
 
 from __future__ import annotations
 
 import math
 import warnings
 from collections.abc import Callable, Sequence
-from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -15,112 +14,25 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .. import optim
 from ..history import DivergenceError, History
-from ..nn.activations import ACTIVATION_ALIASES, activation_names
-from ..nn.norms import norm_names
 from ..train import train
-from ..twins import backend_names
 from .backends import TwinNetwork
+from .layout import ScikitLearnLayout
 from .lbfgs import fit_lbfgs
 from .losses import FROM_PREDICTIONS
+from .names import SCIKIT_LEARN_RATES, SCIKIT_LEARN_WORDS, parameter_constraints, stochastic
 from .network import Network
-from .randomness import HandgradDraws, ScikitLearnDraws, draws_for
-from .rules import ScikitLearnAdam, ScikitLearnRule, ScikitLearnSGD
+from .randomness import Draws, draws_for
+from .rules import ScikitLearnAdam, ScikitLearnRule, ScikitLearnSGD, trigger_stopping
 
 ArrayLike = Any          # what scikit-learn's validation turns into an array
 MatrixLike = Any         # an array-like or a SciPy sparse matrix or array
-Draws = ScikitLearnDraws | HandgradDraws
-
-# scikit-learn's own names, each with scikit-learn's meaning; handgrad's tables add theirs
-SCIKIT_LEARN_SOLVERS = ("lbfgs", "sgd", "adam")      # "sgd" and "adam": scikit-learn's rules
-SCIKIT_LEARN_RATES = ("constant", "invscaling", "adaptive")
-SCIKIT_LEARN_WORDS = {"logistic": "sigmoid"}         # scikit-learn's activation -> handgrad's
 
 
-def hidden_activations() -> set[str]:
-    """What ``activation`` takes: scikit-learn's four names and every activation of
-    handgrad's table a hidden layer may use (``nn.activation_names``), aliases included."""
-    return ({*activation_names(hidden=True), *ACTIVATION_ALIASES, *SCIKIT_LEARN_WORDS})
-
-
-def solvers() -> set[str]:
-    """What ``solver`` takes: "lbfgs", scikit-learn's "sgd" and "adam", and every other name
-    of handgrad's optimizer table (``optim.optimizer_names``: "adamw", "momentum", …)."""
-    return {*SCIKIT_LEARN_SOLVERS, *optim.optimizer_names()}
-
-
-def rates() -> set[str]:
-    """What ``learning_rate`` takes: scikit-learn's three and handgrad's schedules."""
-    return {*SCIKIT_LEARN_RATES, *optim.schedule_names()}
-
-
-def stochastic(solver: str) -> bool:
-    return solver != "lbfgs"
-
-
-def parameter_constraints() -> dict[str, list[Any]]:
-    """scikit-learn's constraints, with the names that handgrad's tables hold read now."""
-    return {
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(hidden_activations())],
-        "solver": [StrOptions(solvers())],
-        "alpha": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [StrOptions(rates())],
-        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-        "power_t": [Interval(Real, 0, None, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "shuffle": ["boolean"],
-        "random_state": ["random_state", np.random.Generator],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "verbose": ["verbose"],
-        "warm_start": ["boolean"],
-        "momentum": [Interval(Real, 0, 1, closed="both")],
-        "nesterovs_momentum": ["boolean"],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
-        "beta_1": [Interval(Real, 0, 1, closed="left")],
-        "beta_2": [Interval(Real, 0, 1, closed="left")],
-        "epsilon": [Interval(Real, 0, None, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
-        "max_fun": [Interval(Integral, 1, None, closed="left")],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
-        "norm": [StrOptions(set(norm_names())), None],
-        "weight_decay": [Interval(Real, 0, None, closed="left"), None],
-        "warmup_steps": [Interval(Integral, 0, None, closed="left")],
-        "dtype": [StrOptions({"float32", "float64"}), Options(type, {np.float32, np.float64}),
-                  None],
-        "backend": [StrOptions(set(backend_names()))],
-        "device": [str, None],
-    }
-
-
-def trigger_stopping(rule: Any, msg: str, verbose: bool | int) -> bool:
-    """The stopping rule fired: scikit-learn's rules decide ("adaptive" lowers η); others stop."""
-    if isinstance(rule, ScikitLearnRule):
-        return rule.trigger_stopping(msg, verbose)
-    if verbose:
-        print(msg + " Stopping.")
-    return True
-
-
-class LayerArrays(list):
-    """``coefs_`` or ``intercepts_``: views of the network's arrays; items set are written in."""
-
-    def __init__(self, owner: BaseMLP, kind: str) -> None:
-        self._owner, self._kind = owner, kind
-        super().__init__(owner._views(kind))
-
-    def __setitem__(self, i: Any, value: Any) -> None:
-        self._owner._write(self._kind, i, value)
-        super().__setitem__(i, self._owner._views(self._kind)[i])
-
-
-class BaseMLP(BaseEstimator):
+class BaseMLP(ScikitLearnLayout, BaseEstimator):
     """What the classifier and the regressor share: parameters, the solvers, fitted attributes."""
 
     loss: str
@@ -487,51 +399,6 @@ class BaseMLP(BaseEstimator):
         X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
         X = X.tocsr() if sp.issparse(X) else X
         return self._output(X.astype(self.model_.dtype, copy=False))
-
-    # --- coefs_ and intercepts_: scikit-learn's layout over handgrad's weights ------------------
-
-    def _views(self, kind: str) -> list[np.ndarray]:
-        if kind == "coefs":
-            return [layer.W.T for layer in self.model_.layers]   # (n_in, n_out) views
-        return [layer.params["bias"] for layer in self.model_.layers]   # (n_out,)
-
-    def _write(self, kind: str, i: Any, value: Any) -> None:
-        check_is_fitted(self)
-        target = self._views(kind)[i]
-        value = np.asarray(value)
-        if value.shape != target.shape:
-            raise ValueError(f"{kind}_[{i}] must have shape {target.shape} (scikit-learn's layout"
-                             f"{', (n_in, n_out)' if kind == 'coefs' else ''}); got {value.shape}")
-        np.copyto(target, value, casting="unsafe")
-
-    def _write_all(self, kind: str, values: Any) -> None:
-        check_is_fitted(self)
-        values = list(values)
-        if len(values) != len(self.model_.layers):
-            raise ValueError(f"{kind}_ needs {len(self.model_.layers)} arrays, one per layer; "
-                             f"got {len(values)}")
-        for i, v in enumerate(values):
-            self._write(kind, i, v)
-
-    @property
-    def coefs_(self) -> list[np.ndarray]:
-        """Weight matrices, (n_in, n_out) each: transposed views of handgrad's (n_out, n_in)."""
-        check_is_fitted(self)
-        return LayerArrays(self, "coefs")
-
-    @coefs_.setter
-    def coefs_(self, values: list[np.ndarray]) -> None:
-        self._write_all("coefs", values)
-
-    @property
-    def intercepts_(self) -> list[np.ndarray]:
-        """Bias vectors, (n_out,) each: the network's own arrays."""
-        check_is_fitted(self)
-        return LayerArrays(self, "intercepts")
-
-    @intercepts_.setter
-    def intercepts_(self, values: list[np.ndarray]) -> None:
-        self._write_all("intercepts", values)
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "model_")

@@ -15,8 +15,9 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import validate_data
 
-from .base import ArrayLike, BaseMLP, Draws, MatrixLike, parameter_constraints
-from .randomness import HandgradDraws
+from .base import ArrayLike, BaseMLP, MatrixLike
+from .names import parameter_constraints
+from .randomness import Draws, HandgradDraws
 
 
 class MLPClassifier(ClassifierMixin, BaseMLP):

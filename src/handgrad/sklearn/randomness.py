@@ -109,7 +109,10 @@ class HandgradDraws:
         return shuffle                           # train() permutes with the network's rng
 
 
-def draws_for(random_state: Any) -> ScikitLearnDraws | HandgradDraws:
+Draws = ScikitLearnDraws | HandgradDraws
+
+
+def draws_for(random_state: Any) -> Draws:
     """handgrad's draws for a Generator, scikit-learn's for anything else (see the module)."""
     if isinstance(random_state, np.random.Generator):
         return HandgradDraws(random_state)

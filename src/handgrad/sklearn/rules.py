@@ -213,3 +213,12 @@ class ScikitLearnAdam(ScikitLearnRule):
         np.multiply(m, -self.learning_rate, out=step)
         step /= tmp
         p += step                                             # θ ← θ − η_t m / (√v + ε)
+
+
+def trigger_stopping(rule: Optimizer, msg: str, verbose: bool | int) -> bool:
+    """The stopping rule fired: scikit-learn's rules decide ("adaptive" lowers η); others stop."""
+    if isinstance(rule, ScikitLearnRule):
+        return rule.trigger_stopping(msg, verbose)
+    if verbose:
+        print(msg + " Stopping.")
+    return True
