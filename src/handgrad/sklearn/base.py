@@ -262,20 +262,19 @@ class BaseMLP(ScikitLearnLayout, BaseEstimator):
             return self._end_of_epoch(model, history, rule, n, validation, incremental)
 
         self.n_iter_ = 0
-        history = None
+        history, diverged = History(), False
         try:
-            history = train(net, X, Y, epochs=1 if incremental else self.max_iter,
-                            optimizer=stepper, batch_size=batch_size,
-                            schedule=self._schedule(rule, math.ceil(n / batch_size)),
-                            shuffle=draws.order(self.shuffle), sample_weight=sample_weight,
-                            callbacks=[end_of_epoch], divergence_factor=None)
-        except DivergenceError:
-            pass
+            train(net, X, Y, epochs=1 if incremental else self.max_iter, optimizer=stepper,
+                  batch_size=batch_size, schedule=self._schedule(rule, math.ceil(n / batch_size)),
+                  shuffle=draws.order(self.shuffle), sample_weight=sample_weight,
+                  callbacks=[end_of_epoch], divergence_factor=None, history=history)
+        except DivergenceError:          # the loop put back the weights of the epoch's start
+            diverged = True
         finally:
             if net is not self.model_:
                 net.finish(rule, stepper)
             self.model_.clear_caches()
-        if history is None:
+        if diverged:
             self._diverged(start, validation)
         elif history.interrupted:
             warnings.warn("Training interrupted by user.", stacklevel=4)
