@@ -165,10 +165,11 @@ class BaseMLP(ScikitLearnLayout, BaseEstimator):
         out = {"softmax": "softmax", "logistic": "sigmoid"}.get(self._out_activation(),
                                                                  "identity")
         dtype = np.dtype(self.dtype) if self.dtype is not None else np.dtype(X_dtype)
+        weights = list(draws.initial_weights(units, hidden))     # first, as scikit-learn draws
         self.model_ = Network(units, [hidden] * (len(units) - 2) + [out], self.loss, dtype=dtype,
                               norm=self.norm, dropout=self.dropout,
                               rng=draws.network_rng(needed=bool(self.dropout)))
-        for layer, (W, b) in zip(self.model_.layers, draws.initial_weights(units, hidden)):
+        for layer, (W, b) in zip(self.model_.layers, weights):
             layer.params["weight"][...] = W                   # (n_out, n_in), cast to dtype
             layer.params["bias"][...] = b                     # (n_out,)
         self.n_iter_, self.t_ = 0, 0
