@@ -17,6 +17,9 @@ import pytest
 
 pytest.importorskip("sklearn", reason="scikit-learn is not installed")
 
+# scikit-learn's file trains for thousands of epochs in places: a minute or more on 2 cores
+pytestmark = pytest.mark.slow
+
 SPEC = importlib.util.find_spec("sklearn.neural_network.tests.test_mlp")
 SOURCE = Path(SPEC.origin) if SPEC is not None and SPEC.origin else None
 ORIGINAL = "from sklearn.neural_network import MLPClassifier, MLPRegressor"
