@@ -26,7 +26,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     The output is a softmax over the classes (multiclass), one sigmoid unit (two
     classes) or one sigmoid per label (a 0/1 indicator ``y``: multilabel), with
     the log-loss. Parameters and fitted attributes are scikit-learn's (see its
-    documentation); the module docstring lists the extra, opt-in ones and every
+    documentation); ``help(handgrad.sklearn)`` lists the extra, opt-in ones and every
     difference.
     """
 
@@ -136,7 +136,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     ``loss="squared_error"``: an identity output and half the squared error;
     ``loss="poisson"``: an exponential output (μ = e^z) and half the Poisson
     deviance, for counts (y ≥ 0). One output per column of y. Parameters and
-    fitted attributes are scikit-learn's; the module docstring lists the extra,
+    fitted attributes are scikit-learn's; ``help(handgrad.sklearn)`` lists the extra,
     opt-in ones and every difference.
     """
 
