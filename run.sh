@@ -35,6 +35,7 @@ system_packages() {
     [ -d /usr/share/datasets/fashion-mnist ] || missing+=("dataset-fashion-mnist:the Fashion-MNIST tests")
     command -v chromium >/dev/null 2>&1 || missing+=("chromium:the playground's browser tests")
     command -v dot >/dev/null 2>&1 || missing+=("graphviz:drawing the autograd graph as SVG/PNG")
+    command -v bwrap >/dev/null 2>&1 || missing+=("bubblewrap:sandboxing submissions in handgrad learn grade")
     [ ${#missing[@]} -eq 0 ] && return 0
     local names=() item
     for item in "${missing[@]}"; do names+=("${item%%:*}"); done

@@ -18,7 +18,7 @@ FLOORS = {
     "handgrad.mlp": 3, "handgrad.perceptron": 3,
     "handgrad.check": 4, "handgrad.twins": 4,
     "handgrad.sklearn": 5, "handgrad.recipes": 5, "handgrad.compare": 5, "handgrad.lab": 5,
-    "handgrad.distributed": 5,
+    "handgrad.distributed": 5, "handgrad.learn": 5,
     "handgrad.cli": 6, "handgrad.playground": 6, "handgrad.__main__": 6,
     "handgrad": 4,     # the package itself re-exports floors 1 to 4
 }

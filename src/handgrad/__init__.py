@@ -14,7 +14,7 @@ below (tests/test_layering.py keeps it so):
     2  data, plot, train, history, io, images   datasets, pictures, the training loop, checkpoints
     3  mlp, perceptron                     the seed API and Rosenblatt's perceptron
     4  check, twins                        gradient checking and tracing; PyTorch and MLX twins
-    5  sklearn, recipes, compare, lab, distributed
+    5  sklearn, recipes, compare, lab, learn, distributed
     6  cli, playground
 """
 

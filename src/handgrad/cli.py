@@ -31,6 +31,7 @@ from .history import DivergenceError
 from .images import load_inputs
 from .io import load_checkpoint
 from .lab.commands import lab as lab_group
+from .learn.commands import learn as learn_group
 from .mlp import MLP
 from .nn.activations import ACTIVATION_ALIASES, activation_names
 from .nn.losses import LOSS_ALIASES, LOSSES, get_loss_name, loss_names
@@ -516,6 +517,7 @@ def playground(host, port, no_browser, export_dir):
 
 
 main.add_command(lab_group)
+main.add_command(learn_group)
 
 
 if __name__ == "__main__":

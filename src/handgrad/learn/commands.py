@@ -1,0 +1,217 @@
+"""``handgrad learn``: practise the lessons' exercises, and grade a class.
+
+    handgrad learn init [DIR]            write a workspace (never overwrites a file)
+    handgrad learn [--start ID]          the watch mode
+    handgrad learn list | check ID… | hint ID | solution ID [--force] | reset ID
+    handgrad learn grade SUBMISSIONS --out grades.csv [--json grades.json]
+
+``check`` exits 0 when every exercise asked for passes and 1 when one does not; every error
+a user can cause is one line (exit 1, or 2 for a bad command line).
+"""
+
+from pathlib import Path
+
+import click
+
+from .checking import PASSED
+from .exercises import all_exercises, get
+from .grade import GradeError, grade, summary_lines
+from .runtime import Limits
+from .watch import Watch, hints_text, listing
+from .workspace import DEFAULT_DIR, Workspace, WorkspaceError
+
+
+def _workspace(directory):
+    try:
+        ws = Workspace.find(directory)
+    except WorkspaceError as e:
+        raise click.ClickException(str(e)) from None
+    if ws.warning:
+        click.echo(f"warning: {ws.warning}", err=True)
+    return ws
+
+
+def _exercise(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return get(value)
+    except KeyError as e:
+        raise click.BadParameter(e.args[0]) from None
+
+
+def _exercises(ctx, param, values):
+    return [_exercise(ctx, param, v) for v in values]
+
+
+def _dir_option(fn):
+    return click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
+                        default=None, help="The workspace [default: the one the current folder "
+                                           "is in].")(fn)
+
+
+@click.group(name="learn", invoke_without_command=True)
+@_dir_option
+@click.option("--start", default=None, callback=_exercise, metavar="ID",
+              help="Open this exercise first (a name like softmax-stable, or a number).")
+@click.pass_context
+def learn(ctx, directory, start):
+    """Exercises for every problem the lessons pose, with hints and a checker.
+
+    Without a command: the watch mode. It checks the current exercise every time you save
+    it; type h for a hint, l for the list, n / p for the next / previous exercise, c to
+    check again, q to quit. Start with `handgrad learn init`.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    ws = _workspace(directory)
+    ctx.exit(Watch(ws, start).run())
+
+
+@learn.command()
+@click.argument("directory", required=False, default=DEFAULT_DIR,
+                type=click.Path(file_okay=False, path_type=Path))
+def init(directory):
+    """Write a workspace in DIRECTORY (default: handgrad-exercises): one file per exercise and a
+    README. Files that are already there are kept as they are."""
+    try:
+        ws, written, kept = Workspace.create(directory)
+    except WorkspaceError as e:
+        raise click.ClickException(str(e)) from None
+    n = len(all_exercises())
+    click.echo(f"{ws.root}: {n} exercises"
+               + (f", {len(kept)} of them kept as you had them" if kept else "")
+               + f"; {len(written)} files written")
+    click.echo(f"next: cd {directory} && handgrad learn")
+
+
+@learn.command(name="list")
+@_dir_option
+def list_(directory):
+    """Every exercise, its lesson and where you are (✓ done, ~ changed since it passed)."""
+    ws = _workspace(directory)
+    click.echo(listing(ws, ws.first_unfinished()))
+    click.echo(f"\n{ws.done_count()} of {len(all_exercises())} done")
+
+
+@learn.command()
+@click.argument("ids", nargs=-1, callback=_exercises)
+@click.option("--all", "every", is_flag=True, help="Check every exercise.")
+@click.option("--timeout", type=click.FloatRange(0, min_open=True), default=None,
+              help="Seconds your code may run per exercise [each exercise's own: 10 to 40].")
+@_dir_option
+def check(ids, every, timeout, directory):
+    """Check the exercises IDS (names or numbers); exit status 0 when all pass, 1 otherwise."""
+    if not ids and not every:
+        raise click.UsageError("name the exercises to check (e.g. `handgrad learn check relu 8`), "
+                               "or pass --all")
+    ws = _workspace(directory)
+    todo = all_exercises() if every else ids
+    passed = 0
+    for ex in todo:
+        verdict = run(ws, ex, timeout)
+        passed += verdict.status == PASSED
+        click.echo(f"{ex.number:02d} {ex.id}: {verdict.report()}")
+    if len(todo) > 1:
+        click.echo(f"\n{passed} of {len(todo)} pass")
+    raise SystemExit(0 if passed == len(todo) else 1)
+
+
+def run(ws, ex, timeout):
+    from .checking import run_check
+    verdict = run_check(ex, ws.path(ex), limits=Limits(seconds=timeout or ex.seconds))
+    try:
+        ws.record(ex, verdict)
+    except WorkspaceError as e:
+        click.echo(f"warning: {e}", err=True)
+    return verdict
+
+
+@learn.command()
+@click.argument("exercise", callback=_exercise, metavar="ID")
+@_dir_option
+def hint(exercise, directory):
+    """The next hint for exercise ID (the ones shown before come first)."""
+    ws = _workspace(directory)
+    click.echo(hints_text(exercise, ws.next_hint(exercise)))
+
+
+@learn.command()
+@click.argument("exercise", callback=_exercise, metavar="ID")
+@click.option("--force", is_flag=True,
+              help="Show it before yours passes: it goes into the exercise's file, and yours is "
+                   "kept beside it as NN-ID.mine.py.")
+@_dir_option
+def solution(exercise, force, directory):
+    """Our solution to exercise ID, once yours passes (or with --force)."""
+    ws = _workspace(directory)
+    if force:
+        kept = ws.write_solution(exercise)
+        click.echo(f"our solution is now in {ws.path(exercise)}"
+                   + (f"; yours is kept as {kept.name}" if kept else ""))
+        return
+    if ws.status(exercise) != "done":
+        verdict = run(ws, exercise, None)
+        if verdict.status != PASSED:
+            raise click.ClickException(
+                f"{exercise.id} does not pass yet, so its solution stays hidden: "
+                f"`handgrad learn hint {exercise.id}` gives a hint, and "
+                f"`handgrad learn solution {exercise.id} --force` puts the solution into "
+                f"{exercise.file_name} (keeping yours beside it)")
+    click.echo(exercise.solution_text().split('"""\n', 1)[1].strip())
+
+
+@learn.command()
+@click.argument("exercise", callback=_exercise, metavar="ID")
+@_dir_option
+def reset(exercise, directory):
+    """Start exercise ID again from its template; your version is kept beside it."""
+    ws = _workspace(directory)
+    try:
+        kept = ws.reset(exercise)
+    except (WorkspaceError, OSError) as e:
+        raise click.ClickException(f"cannot reset {exercise.id}: {e}") from None
+    click.echo(f"{ws.path(exercise).name} is the starting template again"
+               + (f"; your version is kept as {kept.name}" if kept else ""))
+
+
+@learn.command(name="grade")
+@click.argument("submissions", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default="grades.csv",
+              show_default=True, help="The table: one row per student, one column per exercise.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also every message, as JSON [default: next to --out, .json].")
+@click.option("--jobs", type=click.IntRange(1), default=2, show_default=True,
+              help="Workspaces graded at a time.")
+@click.option("--timeout", type=click.FloatRange(0, min_open=True), default=None,
+              help="Seconds a submission's code may run per exercise [each exercise's own].")
+@click.option("--memory", "memory_mb", type=click.IntRange(256), default=2048, show_default=True,
+              help="MiB of memory a submission may use.")
+@click.option("--only", default=None, metavar="ID,ID,…",
+              help="Grade these exercises only (names or numbers).")
+@click.option("--no-bwrap", is_flag=True,
+              help="Do not use bubblewrap even where it works (limits and the audit hook only).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def grade_(submissions, out, json_path, jobs, timeout, memory_mb, only, no_bwrap, quiet):
+    """Grade SUBMISSIONS, a folder with one workspace per student, into a CSV and a JSON."""
+    chosen = None
+    if only:
+        try:
+            chosen = [get(k) for k in only.split(",") if k.strip()]
+        except KeyError as e:
+            raise click.BadParameter(e.args[0], param_hint="--only") from None
+    json_path = json_path or out.with_suffix(".json")
+    for path in (out, json_path):
+        if not path.parent.exists():
+            raise click.ClickException(f"cannot write {path}: the folder {path.parent} does not "
+                                       "exist")
+    try:
+        summary = grade(submissions, out, json_path, jobs=jobs, seconds=timeout,
+                        memory_mb=memory_mb, only=chosen, use_bwrap=not no_bwrap,
+                        progress=not quiet, log=lambda m: click.echo(m, err=True))
+    except GradeError as e:
+        raise click.ClickException(str(e)) from None
+    except OSError as e:
+        raise click.ClickException(f"grading stopped: {e}") from None
+    for line in summary_lines(summary, out, json_path):
+        click.echo(line)
