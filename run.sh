@@ -3,6 +3,7 @@
 #   ./run.sh train [options]    train the lesson's MLP (scikit-learn's digits by default)
 #   ./run.sh test [pytest args] run the whole test suite (e.g. ./run.sh test -m "not slow")
 #   ./run.sh bench [options]    the speed benchmark (benchmarks/speed.py)
+#   ./run.sh docs [options]     build the book into site/ (mkdocs build; open site/index.html)
 #   ./run.sh <any handgrad command>   e.g. ./run.sh trace --layers 784,256,128,10 --batch-size 64
 # The first call makes .venv (PyTorch's CPU build first, then handgrad with every
 # extra); later calls reuse it until pyproject.toml changes.
@@ -22,7 +23,7 @@ if [ ! -f "$STAMP" ]; then
     if [ "$(uname -s)" = Linux ]; then
         "$VENV/bin/python" -m pip install -q "torch==2.13.0" >&2
     fi
-    "$VENV/bin/python" -m pip install -q -e ".[all,test]" >&2
+    "$VENV/bin/python" -m pip install -q -e ".[all,test,docs]" >&2
     rm -f "$VENV"/.installed-*
     touch "$STAMP"
 fi
@@ -62,6 +63,10 @@ case "$cmd" in
         exec "$VENV/bin/python" -m pytest "$@" ;;
     bench)
         exec "$VENV/bin/python" benchmarks/speed.py "$@" ;;
+    docs)
+        export NO_MKDOCS_2_WARNING=1      # MkDocs' notice about its next version, not about this book
+        "$VENV/bin/mkdocs" build "$@"
+        echo "the book is in site/: open site/index.html (no server needed)" >&2 ;;
     *)
         exec "$VENV/bin/handgrad" "$cmd" "$@" ;;
 esac

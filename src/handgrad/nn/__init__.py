@@ -46,6 +46,7 @@ from .losses import (
 )
 from .module import Module
 from .norms import NORMS, BatchNorm1d, LayerNorm, RMSNorm, get_norm, norm_names
+from .penalties import PENALTIES, add_penalties, l1_penalty, l2_penalty
 from .sparse import SparseLinear
 
 __all__ = [
@@ -55,5 +56,6 @@ __all__ = [
     "as_generator", "gpt2_normal", "he_normal", "he_uniform", "init_weight", "standard_normal",
     "xavier_normal", "xavier_uniform", "Linear", "LOSSES", "LOSS_ALIASES", "Loss", "loss_names",
     "binary_cross_entropy", "cross_entropy", "log_softmax", "mse", "softmax", "Module", "NORMS",
-    "norm_names", "BatchNorm1d", "LayerNorm", "RMSNorm", "get_norm", "SparseLinear",
+    "norm_names", "BatchNorm1d", "LayerNorm", "RMSNorm", "get_norm",
+    "PENALTIES", "add_penalties", "l1_penalty", "l2_penalty", "SparseLinear",
 ]

@@ -9,7 +9,7 @@ The gradient is always handgrad's (``MLP.backward``); these are the adjustments:
     squared_error            mse, ½ Σ_j mean_i (a − y)²         scikit-learn reports it divided
                                                                   by d (its gradient is the sum's)
     poisson                  none                               below: half the Poisson deviance
-    + alpha                  none                               α/2 Σ‖W‖² / Σw, weights only
+    + alpha                  the L2 penalty (λ/2) Σθ²           λ = α/Σw, the weights only
 
 ``penalize`` adds the last row to a loss and its gradient, on NumPy, PyTorch or
 MLX arrays alike. The functions at the end compute scikit-learn's loss from
@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from ..nn.penalties import add_penalties
+
 
 def is_coef(name: str) -> bool:
     """True for the linear maps' weights (scikit-learn's coefs_, the only ones alpha decays)."""
@@ -29,27 +31,21 @@ def is_coef(name: str) -> bool:
     return len(parts) == 3 and parts[0] == "layers" and parts[2] == "weight"
 
 
-def _sq_norm(W: Any) -> float:
-    """‖W‖², as scikit-learn computes it (a dot product of the flat weights) on NumPy."""
-    if isinstance(W, np.ndarray):
-        flat = W.ravel()
-        return float(np.dot(flat, flat))
-    return float((W * W).sum().item())                  # a twin's tensor
-
-
 def penalize(params: dict[str, Any], grads: dict[str, Any], alpha: float,
              sw_sum: float) -> float:
-    """scikit-learn's L2 term α/2·Σ‖W‖²/Σw over the weight matrices (never biases or norms);
-    adds its gradient α·W/Σw to ``grads`` in place and returns the term."""
+    """scikit-learn's L2 term α/2·Σ‖W‖²/Σw over the weight matrices (never biases or norms):
+    handgrad's L2 penalty (``nn.add_penalties``) with λ = α/Σw. Adds its gradient α·W/Σw to
+    ``grads`` in place and returns the term."""
     if not alpha:
         return 0.0
-    values = 0.0
-    c = alpha / sw_sum
-    for name, W in params.items():
-        if is_coef(name):
-            values += _sq_norm(W)
-            grads[name] += c * W                        # d/dW of α/2 ‖W‖² / Σw
-    return (0.5 * alpha) * values / sw_sum
+    coefs = {name: W for name, W in params.items() if is_coef(name)}
+    if all(isinstance(W, np.ndarray) for W in coefs.values()):
+        return add_penalties(coefs, grads, l2=alpha / sw_sum)
+    values = 0.0                                        # a twin's tensors, in their library
+    for name, W in coefs.items():
+        values += float((W * W).sum().item())
+        grads[name] += (alpha / sw_sum) * W
+    return 0.5 * (alpha / sw_sum) * values
 
 
 def scale_grads(grads: dict[str, Any], factor: float) -> None:
