@@ -27,7 +27,8 @@ from sklearn.preprocessing import StandardScaler  # noqa: E402
 from sklearn.utils._param_validation import InvalidParameterError  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
-from handgrad.sklearn import MLPClassifier, MLPRegressor, SparseInputLayer  # noqa: E402
+from handgrad.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
+from handgrad.sklearn.network import Network, SparseInputLayer  # noqa: E402
 
 # Runs cut short on purpose: scikit-learn warns that they did not converge.
 short_runs = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -404,6 +405,8 @@ def test_early_stopping_with_string_labels_keeps_the_best_weights():
 
 @short_runs
 def test_the_validation_split_is_stratified():
+    """With handgrad's draws (a Generator) every single-label split is stratified; with
+    scikit-learn's, two-class ones, as scikit-learn does (test_same_weights_as_scikit_learn)."""
     X, y = digits(1000)
     seen = {}
 
@@ -412,7 +415,8 @@ def test_the_validation_split_is_stratified():
             seen["Y_val"] = Y
             return super()._score_output(out, Y, w)
 
-    Spy((8,), early_stopping=True, validation_fraction=0.2, max_iter=1, random_state=0).fit(X, y)
+    Spy((8,), early_stopping=True, validation_fraction=0.2, max_iter=1,    # handgrad's draws
+        random_state=np.random.default_rng(0)).fit(X, y)
     counts = np.bincount(seen["Y_val"], minlength=10)
     np.testing.assert_allclose(counts, 0.2 * np.bincount(y), atol=1)
 
@@ -600,6 +604,39 @@ def test_diverging_steps_raise_scikit_learns_error_and_leave_a_usable_estimator(
     assert np.isfinite(reg.loss_) and reg.loss_curve_[-1] < reg.loss_curve_[0]
 
 
+def test_ctrl_c_keeps_the_last_whole_epoch_and_warns(monkeypatch):
+    X, y = digits(400)
+    kw = dict(hidden_layer_sizes=(8,), solver="sgd", learning_rate_init=0.1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        two = MLPClassifier(max_iter=2, **kw).fit(X, y)
+    calls = {"n": 0}
+    original = Network.loss_and_grad
+
+    def interrupted_in_epoch_3(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2 * 2 + 1:                  # 2 batches of 200 per epoch
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Network, "loss_and_grad", interrupted_in_epoch_3)
+    with pytest.warns(UserWarning, match="Training interrupted by user"):
+        stopped = MLPClassifier(max_iter=5, **kw).fit(X, y)
+    assert stopped.n_iter_ == 2 and len(stopped.loss_curve_) == 2
+    assert weights_rel(stopped, two) == 0
+
+
+def test_a_diverging_loss_with_early_stopping_keeps_the_best_weights():
+    X, y = load_digits(return_X_y=True)
+    reg = MLPRegressor(hidden_layer_sizes=(16,), activation="identity", solver="sgd",
+                       learning_rate_init=1.0, max_iter=20, early_stopping=True, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="The loss became non-finite in epoch"):
+        reg.fit(X[:300], y[:300].astype(float))
+    assert np.isnan(reg.validation_scores_[-1]) and np.isnan(reg.loss_curve_[-1])
+    assert len(reg.validation_scores_) == len(reg.loss_curve_) == reg.n_iter_ < 20
+    assert all(np.isfinite(c).all() for c in reg.coefs_ + reg.intercepts_)
+
+
 def test_twins_and_lbfgs_say_what_they_need():
     X, y = digits(50)
     with pytest.raises(ValueError, match="use backend='numpy'"):
@@ -617,6 +654,7 @@ def test_twins_and_lbfgs_say_what_they_need():
                                    dict(norm="rms"), dict(activation="gelu"),
                                    dict(activation="silu"), dict(activation="leaky_relu"),
                                    dict(solver="adamw", weight_decay=0.05),
+                                   dict(learning_rate="step"),
                                    dict(learning_rate="cosine", warmup_steps=20)],
                          ids=lambda e: "-".join(map(str, e.values())))
 def test_what_scikit_learn_cannot_do_trains_digits(extra):
@@ -640,9 +678,9 @@ def test_cosine_and_warmup_set_every_steps_rate():
         rule = original(est)
         step = rule.step
 
-        def spy(engine, scale=1.0):
-            rates.append(rule.learning_rate * scale)
-            return step(engine, scale)
+        def spy(model):
+            rates.append(rule.lr)
+            return step(model)
 
         rule.step = spy
         return rule

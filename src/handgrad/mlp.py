@@ -204,6 +204,8 @@ class MLP(Module):
 
     caches: tuple[str, ...] = ("delta_out",)   # the output δ buffer of the fused cross-entropy
     delta_out: np.ndarray | None
+    input_layer: type[Layer] = Layer           # the first layer's class (a subclass may take
+                                               # other input there: the estimators' takes sparse)
 
     def __init__(self, layer_sizes: Sequence[int],
                  activations: ActivationSpec | Sequence[ActivationSpec] = None,
@@ -241,8 +243,9 @@ class MLP(Module):
                 raise ValueError("each layer needs its own activation instance (they cache)")
             norm_i = make_norm(norms[i], sizes[i + 1], self.dtype) if make_norm else norms[i]
             drop_i = make_dropout(dropouts[i], i, self.rng) if make_dropout else dropouts[i]
-            layer = Layer(sizes[i], sizes[i + 1], act, bias=biases[i], norm=norm_i,
-                          dropout=drop_i, init=init, rng=self.rng, dtype=self.dtype)
+            kind = self.input_layer if i == 0 else Layer
+            layer = kind(sizes[i], sizes[i + 1], act, bias=biases[i], norm=norm_i,
+                         dropout=drop_i, init=init, rng=self.rng, dtype=self.dtype)
             self.layers.append(layer)
             self.add_child(f"layers.{i}", layer)
         if output_scale != 1:
@@ -496,7 +499,7 @@ class MLP(Module):
         X = self.check_X(X)
         self.delta_out = None                          # nothing kept for a backward pass
         out = []
-        for i in range(0, len(X), batch_size):
+        for i in range(0, X.shape[0], batch_size):    # (a subclass's X may be SciPy sparse)
             a = X[i:i + batch_size]                    # (b, n_0)
             for layer in self.layers:
                 a = layer.infer(a)                     # (b, n_l); no z, a or mask kept

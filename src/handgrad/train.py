@@ -18,7 +18,7 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -62,6 +62,14 @@ class Model(Protocol):
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
         """Put weights and buffers back from a state dict."""
+
+
+class WeightedModel(Model, Protocol):
+    """A model that weights its examples: what the loop needs when given sample_weight."""
+
+    def loss_and_grad(self, X: np.ndarray, y: np.ndarray,
+                      sample_weight: np.ndarray | None = None) -> float:
+        """loss_and_grad with each example's loss weighted (a weighted mean)."""
 
 
 class Stepper(Protocol):
@@ -110,13 +118,15 @@ def _restore(model: Model, optimizer: Stepper, history: History, snap: Snap) -> 
 def train(model: Model, X: ArrayLike, y: ArrayLike, *, epochs: int,
           lr: float | None = None, optimizer: Stepper | None = None,
           schedule: Callable[[int], float] | None = None, batch_size: int | None = None,
-          shuffle: bool = True, validation_data: tuple[ArrayLike, ArrayLike] | None = None,
+          shuffle: bool | Callable[[int], np.ndarray] = True,
+          validation_data: tuple[ArrayLike, ArrayLike] | None = None,
           early_stopping: int | None = None, clip_norm: float | None = None,
           callbacks: Sequence[Callable[[Any, History], Any]] = (), verbose: bool = False,
           progress: bool = False, checkpoint: str | Path | None = None,
           history: History | None = None, log: Callable[[str], Any] = print,
           extra: Mapping[str, Any] | None = None,
-          divergence_factor: float | None = 1e3, learning_rate: float | None = None) -> History:
+          divergence_factor: float | None = 1e3, learning_rate: float | None = None,
+          sample_weight: ArrayLike | None = None) -> History:
     """Train ``model`` on (X, y) until ``epochs`` epochs are in the history; returns the History.
 
     lr               plain SGD at this rate (default 0.1) when no optimizer is given
@@ -124,6 +134,9 @@ def train(model: Model, X: ArrayLike, y: ArrayLike, *, epochs: int,
     optimizer        a handgrad optimizer, which carries its own rate (give one or the other)
     schedule         a function of the step count t that sets optimizer.lr before each step
     batch_size       None is the full batch; a last short batch is kept
+    shuffle          True: a new order from model.rng each epoch; False: the data's order; or
+                     a function f(n) returning each epoch's order (the scikit-learn estimators
+                     pass scikit-learn's own shuffle)
     validation_data  (X_val, y_val): val_loss (and val_accuracy) after each epoch
     early_stopping   patience in epochs without a lower val_loss; the best weights are put back
     clip_norm        clip the global gradient norm to this before each step
@@ -134,6 +147,12 @@ def train(model: Model, X: ArrayLike, y: ArrayLike, *, epochs: int,
     divergence_factor  stop when a batch's loss exceeds this many times the run's first loss,
                      or exceeds that first loss and this many times the lowest epoch mean so
                      far (None: only NaN and infinity stop)
+    sample_weight    (n,) weights of the examples: each batch's go to
+                     model.loss_and_grad(xb, yb, sample_weight=wb); a batch whose weights are
+                     all zero carries no gradient and is skipped
+
+    X may also be a SciPy sparse matrix when the model takes one (its rows are taken by
+    indexing).
     """
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
         raise ValueError(f"epochs must be a positive integer; got {epochs!r}")
@@ -146,8 +165,12 @@ def train(model: Model, X: ArrayLike, y: ArrayLike, *, epochs: int,
     if divergence_factor is not None and not divergence_factor > 1:
         raise ValueError(f"divergence_factor must be above 1 (or None); got {divergence_factor!r}")
     X = model.check_X(X)
-    y = model.check_y(y, len(X))
-    n = len(X)
+    n = X.shape[0]
+    y = model.check_y(y, n)
+    w = None if sample_weight is None else np.asarray(sample_weight)
+    if w is not None and w.shape != (n,):
+        raise ValueError(f"sample_weight must have shape ({n},), one weight per example; "
+                         f"got {w.shape}")
     if batch_size is None:
         batch_size = n
     if (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
@@ -169,27 +192,35 @@ def train(model: Model, X: ArrayLike, y: ArrayLike, *, epochs: int,
     best = _best_so_far(history, model, checkpoint) if early_stopping else None
     watch = _DivergenceWatch(divergence_factor, history)
     snap = None
+    grad_norm = math.nan
     try:
         for epoch in range(len(history), epochs):
             snap = _snapshot(model, optimizer, history)
             start = time.perf_counter()
-            order = model.rng.permutation(n) if shuffle else None
+            order = None
+            if shuffle:
+                order = shuffle(n) if callable(shuffle) else model.rng.permutation(n)
             if bar is not None:
                 bar.reset()
                 bar.set_description(f"epoch {epoch + 1}/{epochs}")
             total_loss = 0.0
             for s in range(0, n, batch_size):
+                idx: Any = slice(s, s + batch_size)
                 if order is not None:
                     # X.take is NumPy's fast row copy: 0.08 ms for 128 MNIST rows, where
                     # take(..., out=buffer) goes a generic path 3x slower (measured)
                     idx = order[s:s + batch_size]
-                    xb, yb = X.take(idx, axis=0), y.take(idx, axis=0)   # (B, d_in), (B,) or (B, K)
+                    xb, yb = _rows(X, idx), y.take(idx, axis=0)   # (B, d_in), (B,) or (B, K)
                 else:
-                    xb, yb = X[s:s + batch_size], y[s:s + batch_size]      # views, no copy
+                    xb, yb = X[idx], y[idx]                          # views, no copy
+                wb = None if w is None else w[idx]                   # (B,)
+                if wb is not None and not wb.sum() > 0:
+                    continue                                         # no weight: no gradient
                 if schedule is not None:
                     optimizer.lr = schedule(optimizer.t)
                 with np.errstate(over="ignore", invalid="ignore"):   # a bad loss is reported below
-                    loss = model.loss_and_grad(xb, yb)
+                    loss = (model.loss_and_grad(xb, yb) if wb is None else
+                            cast(WeightedModel, model).loss_and_grad(xb, yb, sample_weight=wb))
                 why = watch.check(loss)
                 if why:
                     step = optimizer.t + 1
@@ -205,7 +236,7 @@ def train(model: Model, X: ArrayLike, y: ArrayLike, *, epochs: int,
                     grad_norm = _clip_or_measure(model, clip_norm)
                 with np.errstate(over="ignore", invalid="ignore"):   # the next loss tells
                     optimizer.step(model)
-                total_loss += loss * len(xb)
+                total_loss += loss * xb.shape[0]
                 if bar is not None:
                     bar.update()
             row = {"epoch": epoch + 1, "train_loss": total_loss / n, "lr": optimizer.lr,
@@ -245,6 +276,11 @@ def train(model: Model, X: ArrayLike, y: ArrayLike, *, epochs: int,
             say(f"early stopping: no better val_loss for {early_stopping} epochs; "
                 f"restored the weights of epoch {best.epoch}")
     return history
+
+
+def _rows(X: Any, idx: np.ndarray) -> Any:
+    """Rows ``idx`` of X: NumPy's fast take, or indexing for a SciPy sparse matrix."""
+    return X.take(idx, axis=0) if isinstance(X, np.ndarray) else X[idx]
 
 
 class _DivergenceWatch:

@@ -48,6 +48,7 @@ from .losses import (
 from .module import Module
 from .norms import NORMS, BatchNorm1d, LayerNorm, RMSNorm, get_norm, norm_names
 from .penalties import PENALTIES, add_penalties, l1_penalty, l2_penalty
+from .sparse import SparseLinear
 from .sync_batchnorm import SyncBatchNorm
 
 __all__ = [
@@ -58,5 +59,5 @@ __all__ = [
     "xavier_normal", "xavier_uniform", "Linear", "LOSSES", "LOSS_ALIASES", "Loss", "loss_names",
     "binary_cross_entropy", "cross_entropy", "log_softmax", "mse", "softmax", "Module", "NORMS",
     "norm_names", "BatchNorm1d", "LayerNorm", "RMSNorm", "get_norm", "KeyedDropout",
-    "SyncBatchNorm", "PENALTIES", "add_penalties", "l1_penalty", "l2_penalty",
+    "SyncBatchNorm", "PENALTIES", "add_penalties", "l1_penalty", "l2_penalty", "SparseLinear",
 ]

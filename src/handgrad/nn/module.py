@@ -49,11 +49,15 @@ class Module:
     def infer(self, x: np.ndarray) -> np.ndarray:
         """The forward pass in evaluation mode, keeping nothing for a backward pass."""
         out = self.forward(x, training=False)
+        self.clear_caches()
+        return out
+
+    def clear_caches(self) -> None:
+        """Forget what the last forward pass kept for backward, here and in every module inside."""
         for m in self.modules():
             for name in type(m).caches:
                 if getattr(m, name, None) is not None:
                     setattr(m, name, None)
-        return out
 
     def add_child(self, prefix: str, child: Module) -> None:
         """Expose ``child``'s arrays here under ``prefix.name`` (same arrays, not copies)."""
