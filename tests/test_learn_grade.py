@@ -63,10 +63,11 @@ def read_table(path):
 
 @pytest.mark.slow
 def test_grading_twenty_workspaces_gives_the_expected_table(tmp_path):
+    # 6 s per check: a correct one takes well under a second, even on a busy machine
     root = tmp_path / "submissions"
     expected = make_class(root)
     out, js = tmp_path / "grades.csv", tmp_path / "grades.json"
-    summary = grade(root, out, js, only=ONLY, seconds=2, progress=False, log=lambda m: None)
+    summary = grade(root, out, js, only=ONLY, seconds=6, progress=False, log=lambda m: None)
     table = read_table(out)
     assert list(table) == sorted(expected)
     for name, statuses in expected.items():
@@ -76,7 +77,7 @@ def test_grading_twenty_workspaces_gives_the_expected_table(tmp_path):
     data = json.loads(js.read_text())
     assert data["exercises"] == IDS
     loop = data["students"]["endless-loop"]["results"]["relu"]
-    assert loop["status"] == "timeout" and "ran for more than 2 s" in loop["message"]
+    assert loop["status"] == "timeout" and "ran for more than 6 s" in loop["message"]
     assert "line" in data["students"]["syntax-error"]["results"]["softmax-stable"]["message"]
     wrong = data["students"]["wrong-0"]["results"]["linear-layer"]
     assert wrong["mistake"] == ONLY[0].wrongs[0].mistake

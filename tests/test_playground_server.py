@@ -357,14 +357,16 @@ def test_l1_pulls_weights_to_zero_by_handgrads_penalty():
     assert size["l1"] < size["plain"]
 
 
-def test_steps_are_handgrads_training_loop_to_the_last_bit():
+@pytest.mark.parametrize("more", [{"batch_size": 7},
+                                  {"batch_size": 199, "norm": "batch"}])   # 200 rows: 1 left
+def test_steps_are_handgrads_training_loop_to_the_last_bit(more):
     setup_ = check_setup({"dataset": "moons", "hidden": [5, 3], "optimizer": "adam",
-                          "batch_size": 7, "seed": 4, "lr": 0.01})
+                          "seed": 4, "lr": 0.01, **more})
     s = Session(setup_)
     for _ in range(s.trainer.steps_per_epoch * 3):           # one mini-batch at a time
         s.advance(1)
     alone = Session(setup_)
-    alone.model.fit(alone.X_train, alone.t_train, epochs=3, batch_size=7,
+    alone.model.fit(alone.X_train, alone.t_train, epochs=3, batch_size=more["batch_size"],
                     optimizer=alone.optimizer)
     for name, w in s.model.state_dict().items():
         assert np.array_equal(w, alone.model.state_dict()[name]), name

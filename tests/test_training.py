@@ -247,3 +247,29 @@ def test_ctrl_c_after_an_epochs_row_was_written_keeps_history_and_weights_togeth
     saved = load_checkpoint(tmp_path / "c.safetensors")
     assert len(saved.history()) == 1
     assert all(np.array_equal(saved.state[k], v) for k, v in after_one.items())
+
+
+def test_a_later_save_removes_what_a_killed_save_left_behind(tmp_path):
+    path = tmp_path / "c.safetensors"
+    save_checkpoint(path, hg.MLP([4, 8, 3], seed=0))
+    abandoned = tmp_path / ".c.safetensors.k1ll3d.tmp"          # as a killed writer leaves it
+    abandoned.write_bytes(b"half a checkpoint")
+    os.utime(abandoned, (time.time() - 60, time.time() - 60))
+    other = tmp_path / ".other.safetensors.k1ll3d.tmp"           # another file's: not ours
+    other.write_bytes(b"x")
+    os.utime(other, (time.time() - 60, time.time() - 60))
+    save_checkpoint(path, hg.MLP([4, 8, 3], seed=1))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [other.name, path.name]
+
+
+@pytest.mark.parametrize("n, expected_steps", [(17, 1), (18, 2)])
+def test_a_last_single_row_joins_the_batch_before_it_under_batchnorm(n, expected_steps):
+    X, y = make_blobs(n_samples=n, seed=0)
+    model = hg.MLP([4, 8, 3], norm="batch", seed=0)
+    model.fit(X, y, epochs=2, batch_size=16, optimizer=hg.optim.SGD(0.1))
+    history = model.history_
+    assert len(history) == 2 and np.isfinite(history.column("train_loss")).all()
+    assert model.layers[0].norm.buffers["num_batches_tracked"] == 2 * expected_steps
+    plain, sgd = hg.MLP([4, 8, 3], seed=0), hg.optim.SGD(0.1)   # without BatchNorm: as cut
+    plain.fit(X, y, epochs=1, batch_size=16, optimizer=sgd)
+    assert sgd.t == 2

@@ -13,9 +13,11 @@ then renamed over the target: a crash mid-save leaves the previous file whole.
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import tempfile
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -48,9 +50,14 @@ def to_numpy(value: Any) -> np.ndarray:
 
 
 def atomic_write(path: str | Path, data: bytes) -> None:
-    """Write bytes to ``path`` via a temporary file and a rename."""
+    """Write bytes to ``path`` via a temporary file and a rename.
+
+    A temporary that an earlier writer left when it was killed mid-write (its name is
+    ``.NAME.*.tmp`` beside the file) is removed once this write has landed; one still being
+    written by another process was touched after this write began and stays."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    began = time.time()
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
@@ -63,6 +70,18 @@ def atomic_write(path: str | Path, data: bytes) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    _remove_abandoned(path, before=began)
+
+
+def _remove_abandoned(path: Path, before: float) -> None:
+    """Remove the temporaries of ``path`` last written before ``before`` (seconds since the
+    epoch): what a killed writer left behind."""
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        try:
+            if stale.stat().st_mtime < before:
+                stale.unlink()
+        except OSError:                     # gone already, or not ours to remove
+            pass
 
 
 def unwritable(path: str | Path, *, folder: bool = True) -> str | None:

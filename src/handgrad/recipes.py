@@ -8,7 +8,6 @@ and the tests all go through it.
 
 import csv
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from .data import Dataset, Standardizer, load_dataset, train_val_split
 from .history import History
 from .io import load_checkpoint
 from .mlp import MLP
-from .train import train
+from .train import batch_bounds, train
 from .twins import trainable
 
 DEFAULTS = dict(dataset=None, layers=None, activation="relu", optimizer="sgd", lr=0.1,
@@ -237,7 +236,8 @@ def run_recipe(recipe, data_dir=None, checkpoint=None, resume=False, verbose=Fal
         if recipe["warmup_epochs"] >= recipe["epochs"]:
             raise ValueError(f"a warm-up of {recipe['warmup_epochs']} epochs does not fit in a run "
                              f"of {recipe['epochs']}: the rate would never reach {recipe['lr']:g}")
-    steps = math.ceil(len(X) / recipe["batch_size"])
+    steps = len(batch_bounds(len(X), recipe["batch_size"],
+                             smallest=2 if recipe.get("norm") == "batch" else 1))
     model, opt, schedule = build(recipe, data.n_features, data.n_classes, steps)
     if wrap is not None:
         model, opt = wrap(model, opt, recipe)

@@ -115,6 +115,22 @@ def _restore(model: Model, optimizer: Stepper, history: History, snap: Snap) -> 
     del history.rows[snap[3]:]          # an epoch interrupted after its row was written
 
 
+def batch_bounds(n: int, batch_size: int, smallest: int = 1) -> list[tuple[int, int]]:
+    """The (start, stop) rows of each batch of an epoch: batches of ``batch_size``, the last
+    one short. A last batch below ``smallest`` rows joins the one before it (BatchNorm needs
+    2 rows for a batch's variance), so every example is still seen once an epoch."""
+    bounds = [(s, min(s + batch_size, n)) for s in range(0, n, batch_size)]
+    if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] < smallest:
+        bounds[-2:] = [(bounds[-2][0], n)]
+    return bounds
+
+
+def smallest_batch(model: Model) -> int:
+    """2 for a model with a BatchNorm layer (read from its spec), 1 otherwise."""
+    norms = getattr(model, "spec", {}).get("norm") or []
+    return 2 if "batch" in (norms if isinstance(norms, list) else [norms]) else 1
+
+
 def train(model: Model, X: ArrayLike, y: ArrayLike, *, epochs: int,
           lr: float | None = None, optimizer: Stepper | None = None,
           schedule: Callable[[int], float] | None = None, batch_size: int | None = None,
@@ -133,7 +149,8 @@ def train(model: Model, X: ArrayLike, y: ArrayLike, *, epochs: int,
                      (``learning_rate``, the seed API's word for it, is taken too)
     optimizer        a handgrad optimizer, which carries its own rate (give one or the other)
     schedule         a function of the step count t that sets optimizer.lr before each step
-    batch_size       None is the full batch; a last short batch is kept
+    batch_size       None is the full batch; a last short batch is kept (a last single row
+                     joins the batch before it in a model with BatchNorm)
     shuffle          True: a new order from model.rng each epoch; False: the data's order; or
                      a function f(n) returning each epoch's order (the scikit-learn estimators
                      pass scikit-learn's own shuffle)
@@ -185,7 +202,8 @@ def train(model: Model, X: ArrayLike, y: ArrayLike, *, epochs: int,
     if optimizer is None:
         optimizer = SGD(0.1 if lr is None else lr)
     history = History() if history is None else history
-    steps_per_epoch = math.ceil(n / batch_size)
+    batches = batch_bounds(n, batch_size, smallest=smallest_batch(model))
+    steps_per_epoch = len(batches)
     bar = _progress_bar(progress, steps_per_epoch)
     say = (bar.write if bar is not None else log) if (verbose or progress) else None
 
@@ -204,12 +222,12 @@ def train(model: Model, X: ArrayLike, y: ArrayLike, *, epochs: int,
                 bar.reset()
                 bar.set_description(f"epoch {epoch + 1}/{epochs}")
             total_loss = 0.0
-            for s in range(0, n, batch_size):
-                idx: Any = slice(s, s + batch_size)
+            for s, e in batches:
+                idx: Any = slice(s, e)
                 if order is not None:
                     # X.take is NumPy's fast row copy: 0.08 ms for 128 MNIST rows, where
                     # take(..., out=buffer) goes a generic path 3x slower (measured)
-                    idx = order[s:s + batch_size]
+                    idx = order[s:e]
                     xb, yb = _rows(X, idx), y.take(idx, axis=0)   # (B, d_in), (B,) or (B, K)
                 else:
                     xb, yb = X[idx], y[idx]                          # views, no copy
@@ -231,7 +249,7 @@ def train(model: Model, X: ArrayLike, y: ArrayLike, *, epochs: int,
                         "the last good ones, are back in place. Hint: lower the learning rate "
                         "(try a tenth), clip the gradients (clip_norm=1.0) or standardize the "
                         "inputs.", step=step, lr=optimizer.lr, epoch=epoch + 1)
-                last = s + batch_size >= n
+                last = e >= n
                 if clip_norm is not None or last:    # the norm costs a pass over every gradient
                     grad_norm = _clip_or_measure(model, clip_norm)
                 with np.errstate(over="ignore", invalid="ignore"):   # the next loss tells

@@ -24,6 +24,7 @@ import numpy as np
 
 from ..history import History
 from ..nn.penalties import add_penalties
+from ..train import batch_bounds, smallest_batch
 
 DIVERGENCE_FACTOR = 1e3      # the training loop's default: a loss 1000x its start has exploded
 
@@ -42,7 +43,9 @@ class Trainer:
         self.X, self.y = X, y                                   # (n, d), (n,) or (n, 1)
         self.n = len(X)
         self.batch_size = min(int(batch_size), self.n)
-        self.steps_per_epoch = math.ceil(self.n / self.batch_size)
+        bounds = batch_bounds(self.n, self.batch_size, smallest=smallest_batch(model))
+        self.stops = dict(bounds)                               # batch start -> its stop
+        self.steps_per_epoch = len(bounds)
         self.history = History()
         self.cursor, self.order = 0, None                      # where in this epoch's order
         self.epoch_loss = 0.0                                   # Σ batch loss · batch size
@@ -64,7 +67,7 @@ class Trainer:
         if self.cursor == 0:
             self.order = self.model.rng.permutation(self.n)    # (n,) a new epoch's order
             self.epoch_loss = 0.0
-        idx = self.order[self.cursor:self.cursor + self.batch_size]        # (B,)
+        idx = self.order[self.cursor:self.stops[self.cursor]]             # (B,)
         xb, yb = self.X.take(idx, axis=0), self.y.take(idx, axis=0)         # (B, d), (B,)
         with np.errstate(all="ignore"):
             loss = float(self.model.loss_and_grad(xb, yb))
