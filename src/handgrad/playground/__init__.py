@@ -14,14 +14,17 @@ python-multipart): ``pip install 'handgrad[playground]'``. ``import handgrad``
 never imports it.
 """
 
+from pathlib import Path
+from typing import Any
 
-def serve(host="127.0.0.1", port=0, open_browser=True, **options):
+
+def serve(host: str = "127.0.0.1", port: int = 0, open_browser: bool = True, **options: Any) -> None:
     """Start the server (see ``handgrad.playground.server.serve``)."""
     from .server import serve as run
     return run(host, port, open_browser, **options)
 
 
-def export_static(directory, **options):
+def export_static(directory: str | Path, **options: Any) -> Path:
     """Write the whole page as static files, training in the browser (see ``export``)."""
     from .export import export_static as write
     return write(directory, **options)

@@ -18,6 +18,9 @@ switching layout needs no new run. A static copy of the page computes the same a
 the JavaScript twin from these weights.
 """
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 
 from ..mlp import MLP
@@ -44,7 +47,7 @@ STAGES = [
 ]
 
 
-def check_example(query):
+def check_example(query: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, int, str | None]:
     """(x (1, 2), y (1,), seed, preset) from a preset name or x1, x2, label (and seed)."""
     known = {"preset", "x1", "x2", "label", "seed"}
     unknown = sorted(set(query) - known)
@@ -64,23 +67,24 @@ def check_example(query):
     return np.array([[x1, x2]], dtype=np.float64), np.array([label]), seed, preset
 
 
-def lesson_model(seed=0):
+def lesson_model(seed: int = 0) -> MLP:
     """The view's network: handgrad's MLP([2, 4, 3]) with small non-zero biases, in float64
     (as the page's JavaScript twin computes, so that both agree to the last digits)."""
     model = MLP(list(SIZES), ["relu", "softmax"], seed=seed, dtype=np.float64)
     for layer in model.layers:
-        layer.b[:] = model.rng.uniform(-BIAS_RANGE, BIAS_RANGE, layer.b.shape)   # (d_out,)
+        # b (d_out,): every layer here has one (b is None only for a layer built with bias=False)
+        layer.b[:] = model.rng.uniform(-BIAS_RANGE, BIAS_RANGE, layer.b.shape)  # type: ignore[index,union-attr]
     return model
 
 
-def weights(seed=0):
+def weights(seed: int = 0) -> dict[str, Any]:
     """The view's starting weights for ``seed``: W1 (4, 2), b1 (4,), W2 (3, 4), b2 (3,)."""
-    hidden, out = lesson_model(seed).layers
-    return {"W1": hidden.W.tolist(), "b1": hidden.b.tolist(),
-            "W2": out.W.tolist(), "b2": out.b.tolist()}
+    hidden, out = lesson_model(seed).layers     # both have a bias
+    return {"W1": hidden.W.tolist(), "b1": hidden.b.tolist(),  # type: ignore[union-attr]
+            "W2": out.W.tolist(), "b2": out.b.tolist()}  # type: ignore[union-attr]
 
 
-def run(x, y, seed=0):
+def run(x: np.ndarray, y: np.ndarray, seed: int = 0) -> tuple[MLP, dict[str, np.ndarray]]:
     """Forward and backward through the lesson's network; returns the model and every array."""
     model = lesson_model(seed)
     hidden, out = model.layers
@@ -88,6 +92,7 @@ def run(x, y, seed=0):
     model.forward(x)                                        # caches x, z, a in every layer
     loss, delta2 = cross_entropy(out.z, y)                  # δ2 = (p − y)/B      (1, 3)
     da1 = out.backward_delta(delta2)                        # fills dW2, db2; δ2 W2  (1, 4)
+    assert da1 is not None                                  # the output layer passes dL/da1 back
     delta1 = hidden.activation.backward(da1)                # δ1 = da1 ⊙ 1[z1 > 0]  (1, 4)
     hidden.backward_delta(delta1)                           # fills dW1, db1
     arrays = {
@@ -100,7 +105,7 @@ def run(x, y, seed=0):
                    for k, v in arrays.items()}
 
 
-def backprop_steps(query=None):
+def backprop_steps(query: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Every array of one forward and backward pass, and the stages that show them; ``query``
     picks the example: {"preset": "a"} or {"x1": .., "x2": .., "label": ..} (and "seed")."""
     x, y, seed, preset = check_example(dict(query or {}))
@@ -113,7 +118,7 @@ def backprop_steps(query=None):
             "presets": {k: {"x1": v[0], "x2": v[1], "label": v[2]} for k, v in PRESETS.items()}}
 
 
-def static_data():
+def static_data() -> dict[str, Any]:
     """What a static copy of the page carries: the starting weights of a few seeds."""
     return {"stages": [{"key": key, "pass": pas, "title": title, "source": source}
                        for key, pas, title, source in STAGES],

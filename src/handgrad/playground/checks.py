@@ -7,23 +7,32 @@ and what came; the server turns it into a message shown in the page, and the ses
 """
 
 import math
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any, Literal, overload
 
 
 class SettingError(ValueError):
     """A bad setting: ``field`` names it, the message says what was expected and what came."""
 
-    def __init__(self, field, message):
+    def __init__(self, field: str | None, message: str) -> None:
         super().__init__(message)
         self.field = field
 
 
-def show(value):
+def show(value: Any) -> str:
     """A value as a message quotes it: its repr, cut to 40 characters."""
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def number(field, value, lo, hi, what, *, integer=False, lo_open=False):
+@overload
+def number(field: str, value: Any, lo: float, hi: float, what: str, *, integer: Literal[True],
+           lo_open: bool = False) -> int: ...
+@overload
+def number(field: str, value: Any, lo: float, hi: float, what: str, *,
+           integer: Literal[False] = False, lo_open: bool = False) -> float: ...
+def number(field: str, value: Any, lo: float, hi: float, what: str, *, integer: bool = False,
+           lo_open: bool = False) -> float:
     """``value`` (a number or its text) as a float or int within [lo, hi] (or (lo, hi])."""
     if isinstance(value, bool):
         value = None
@@ -43,7 +52,7 @@ def number(field, value, lo, hi, what, *, integer=False, lo_open=False):
     return x
 
 
-def choice(field, value, options, what):
+def choice(field: str, value: Any, options: Collection[str], what: str) -> str:
     """``value`` as one of ``options`` (text is trimmed and lower-cased first)."""
     key = value.strip().lower() if isinstance(value, str) else value
     if not isinstance(key, str) or key not in options:
@@ -51,7 +60,7 @@ def choice(field, value, options, what):
     return key
 
 
-def _items(field, value, what, kind):
+def _items(field: str, value: Any, what: str, kind: str) -> Sequence[Any]:
     if isinstance(value, str):
         value = [v for v in value.replace(" ", "").split(",") if v != ""]
     if not isinstance(value, (list, tuple)):
@@ -59,7 +68,7 @@ def _items(field, value, what, kind):
     return value
 
 
-def int_list(field, value, lo, hi, max_len, what):
+def int_list(field: str, value: Any, lo: int, hi: int, max_len: int, what: str) -> list[int]:
     """A list of whole numbers, from a list or from text like "4,2" ("" is the empty list).
     An empty entry ("4,,2") is refused, not skipped: it is most likely a typo."""
     if isinstance(value, str) and value.replace(" ", "").split(",")[1:-1].count(""):
@@ -70,7 +79,7 @@ def int_list(field, value, lo, hi, max_len, what):
     return [number(field, v, lo, hi, f"each entry of {what}", integer=True) for v in value]
 
 
-def name_list(field, value, options, what):
+def name_list(field: str, value: Any, options: Collection[str], what: str) -> list[str]:
     """A non-empty list of names from ``options``, each once, in the order given."""
     value = _items(field, value, what, "names")
     names = [choice(field, v, options, what) for v in value]
@@ -79,13 +88,14 @@ def name_list(field, value, options, what):
     return list(dict.fromkeys(names))
 
 
-def known(settings, allowed, aliases=None):
+def known(settings: Any, allowed: Collection[str],
+          aliases: Mapping[str, str] | None = None) -> dict[str, Any]:
     """``settings`` as a dict with old names (``aliases``: old -> new) read as their new ones;
     a SettingError for anything not in ``allowed``."""
     if not isinstance(settings, dict):
         raise SettingError(None, f"settings must be a JSON object; got {type(settings).__name__}")
     aliases = aliases or {}
-    out = {}
+    out: dict[str, Any] = {}
     for key, value in settings.items():
         name = aliases.get(key, key)
         if name not in allowed:

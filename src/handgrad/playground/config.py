@@ -18,6 +18,9 @@ page's earlier keys ``batch`` and ``l2`` are still read, so old links keep worki
 the output size from the classes.
 """
 
+from collections.abc import Callable
+from typing import Any
+
 from ..nn.activations import activation_label, activation_names
 from ..nn.losses import LOSSES, loss_names
 from ..nn.norms import NORMS, norm_names
@@ -66,24 +69,24 @@ RACE_DATA = {
 }
 
 
-def race_defaults():
+def race_defaults() -> dict[str, Any]:
     """The race's defaults, with a learning rate ``lr_<name>`` for every registered optimizer."""
     return {**RACE_DATA, **{f"lr_{name}": RACE_RATES.get(name, 0.01) for name in optimizer_names()}}
 
 
-def hidden_activations():
+def hidden_activations() -> list[str]:
     return activation_names(hidden=True)
 
 
-def playground_losses():
+def playground_losses() -> list[str]:
     """The losses a softmax output can train with: cross-entropy (fused with it) and every
     loss not fused with another output (the squared errors)."""
     return [n for n in loss_names() if LOSSES[n].output == "softmax" or not LOSSES[n].fused]
 
 
-def _check_data(s):
+def _check_data(s: dict[str, Any]) -> dict[str, Any]:
     """The data and network settings shared by the playground and the race."""
-    out = {"dataset": choice("dataset", s["dataset"], dataset_names(), "dataset")}
+    out: dict[str, Any] = {"dataset": choice("dataset", s["dataset"], dataset_names(), "dataset")}
     out["classes"] = number("classes", s["classes"], 2, MAX_CLASSES, "classes", integer=True)
     out["noise"] = number("noise", s["noise"], 0, 1, "noise")
     out["points"] = number("points", s["points"], 20, MAX_POINTS, "points", integer=True)
@@ -103,7 +106,7 @@ def _check_data(s):
     return out
 
 
-def check_setup(settings):
+def check_setup(settings: Any) -> dict[str, Any]:
     """The playground's settings, checked and with defaults filled in."""
     s = {**DEFAULTS, **known(settings, DEFAULTS, ALIASES)}
     out = _check_data(s)
@@ -123,7 +126,7 @@ def check_setup(settings):
     return out
 
 
-def check_race(settings):
+def check_race(settings: Any) -> dict[str, Any]:
     """The optimizer race's settings: the data and network, the optimizers that race (one to
     four of the registered ones) and a learning rate for each."""
     defaults = race_defaults()
@@ -144,11 +147,11 @@ def check_race(settings):
     return out
 
 
-def _named(names, label):
+def _named(names: list[str], label: Callable[[str], str]) -> list[dict[str, str]]:
     return [{"name": n, "label": label(n)} for n in names]
 
 
-def options():
+def options() -> dict[str, Any]:
     """Everything the page needs to build its controls: each family's names and labels from
     handgrad's registries, the limits and the defaults."""
     datasets = [{"name": n, "label": toy(n).label, "task": task_of(n), "classes": toy(n).classes}

@@ -11,6 +11,7 @@ import csv
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -18,6 +19,9 @@ from .. import data as hgdata
 from ..data import train_val_split
 from ..data.toy import REGRESSION
 from .checks import SettingError
+
+# the user's CSV, parsed: points P (n, 2) or (n, 1), targets t (n,), class names (None: a regression)
+Table = tuple[np.ndarray, np.ndarray, list[str] | None]
 
 FILL = 0.9                   # scaled data fill [-FILL, FILL]
 MAX_CSV_BYTES = 1_000_000
@@ -45,7 +49,7 @@ class Toy:
     class count.
     """
     label: str
-    args: Callable[[int, float, int], dict] = lambda n, noise, k: {"n_samples": n}
+    args: Callable[[int, float, int], dict[str, Any]] = lambda n, noise, k: {"n_samples": n}
     jitter: float = 0.0
     classes: bool = False
 
@@ -69,21 +73,21 @@ TOYS = {
 CSV = "csv"                                    # the user's own file: a dataset name too
 
 
-def toy(name):
+def toy(name: str) -> Toy:
     """The playground's reading of toy dataset ``name`` (a default one when it has no line)."""
     return TOYS.get(name) or Toy(name.replace("_", " "), jitter=0.2)
 
 
-def dataset_names():
+def dataset_names() -> list[str]:
     """The datasets the page offers: handgrad's toy datasets, in their table's order, then csv."""
     return [*hgdata.toy_names(), CSV]
 
 
-def task_of(name):
+def task_of(name: str) -> str:
     return "regression" if name in REGRESSION else "classification"
 
 
-def generate(setup):
+def generate(setup: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     """The raw points of a built-in dataset, drawn from a generator seeded by ``setup["seed"]``."""
     name, n, noise, k = setup["dataset"], setup["points"], setup["noise"], setup["classes"]
     if name not in hgdata.TOY:
@@ -113,7 +117,7 @@ class Points:
     t_scale: float = 1.0
 
 
-def _fit_square(P):
+def _fit_square(P: np.ndarray) -> tuple[np.ndarray, float]:
     """(center, scale) with (P - center) / scale filling [-FILL, FILL] on the wider axis."""
     lo, hi = P.min(axis=0), P.max(axis=0)                     # (d,), (d,)
     center = (lo + hi) / 2                                    # (d,)
@@ -121,7 +125,7 @@ def _fit_square(P):
     return center, (half / FILL if half > 0 else 1.0)
 
 
-def make_points(setup, table=None):
+def make_points(setup: dict[str, Any], table: Table | None = None) -> Points:
     """The scaled dataset for ``setup``; ``table`` is a parsed CSV (for dataset "csv")."""
     if setup["dataset"] == "csv":
         if table is None:
@@ -142,13 +146,14 @@ def make_points(setup, table=None):
     return Points(U, T, "regression", 0, center, scale, float(t_center[0]), t_scale)
 
 
-def split(points, train_fraction, seed):
+def split(points: Points, train_fraction: float,
+          seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(U_train, t_train, U_test, t_test): a seeded split, stratified for classes."""
     return train_val_split(points.P, points.t, val_fraction=1 - train_fraction, seed=seed,
                            stratify=points.task == "classification")
 
 
-def features(U, names):
+def features(U: np.ndarray, names: list[str]) -> np.ndarray:
     """The feature matrix (n, len(names)) float32 of scaled points U (n, 2) or (n, 1)."""
     u = U[:, 0]                                               # (n,)
     v = U[:, 1] if U.shape[1] > 1 else np.zeros_like(u)       # (n,)
@@ -157,19 +162,19 @@ def features(U, names):
     return np.stack([table[name] for name in names], axis=1).astype(np.float32)  # (n, d)
 
 
-def grid(size):
+def grid(size: int) -> np.ndarray:
     """The page's square sampled at size x size cell centres: points (size², 2), row 0 on top."""
     c = (np.arange(size, dtype=np.float32) + 0.5) / size * 2 - 1           # (size,) in (-1, 1)
     v, u = np.meshgrid(c[::-1], c, indexing="ij")                          # (size, size) each
     return np.stack([u.ravel(), v.ravel()], axis=1)                        # (size², 2)
 
 
-def line(size):
+def line(size: int) -> np.ndarray:
     """The square's x axis sampled at ``size`` points: (size, 1), left to right."""
     return np.linspace(-1, 1, size, dtype=np.float32)[:, None]
 
 
-def as_list(U, t):
+def as_list(U: np.ndarray, t: np.ndarray) -> list[list[float]]:
     """Points for drawing: [[u, v, label], ...] (classes) or [[u, target], ...], rounded."""
     U = np.round(U.astype(np.float64), 4)
     t = np.asarray(t).reshape(len(U), -1)[:, 0]
@@ -178,7 +183,7 @@ def as_list(U, t):
     return [[float(u), float(v), int(c)] for (u, v), c in zip(U, t)]
 
 
-def thumbnails(n=150):
+def thumbnails(n: int = 150) -> dict[str, list[list[float]]]:
     """A small sample of every built-in dataset, for the page's dataset buttons."""
     out = {}
     for name in dataset_names():
@@ -190,7 +195,7 @@ def thumbnails(n=150):
 
 # --- the user's own data -------------------------------------------------------------------
 
-def parse_csv(text):
+def parse_csv(text: str) -> Table:
     """(P, t, names) from CSV text: rows ``x, y, label`` (classes) or ``x, target`` (a regression).
 
     A first row that is not numbers is a header. Separators: comma, semicolon or tab.
@@ -239,7 +244,8 @@ def parse_csv(text):
     return (P, *_classes(labels))
 
 
-def _check_spread(A, line_numbers, names, ratio=1e4):
+def _check_spread(A: np.ndarray, line_numbers: list[int], names: list[str],
+                  ratio: float = 1e4) -> None:
     """Refuse a column where one value lies so far from the rest that, scaled into the page's
     square, every other point would fall on one dot (e.g. a stray 1e308 among values near 1)."""
     for j, name in enumerate(names):
@@ -255,7 +261,7 @@ def _check_spread(A, line_numbers, names, ratio=1e4):
                                       "one dot; remove that row or rescale the column")
 
 
-def _is_number(text):
+def _is_number(text: str) -> bool:
     try:
         float(text)
     except ValueError:
@@ -263,7 +269,7 @@ def _is_number(text):
     return True
 
 
-def _coordinate(text, line_no):
+def _coordinate(text: str, line_no: int) -> float:
     try:
         x = float(text)
     except ValueError:
@@ -276,7 +282,7 @@ def _coordinate(text, line_no):
     return x
 
 
-def _classes(labels):
+def _classes(labels: list[str]) -> tuple[np.ndarray, list[str]]:
     """(class index of each label, the labels by index) for whole numbers or names."""
     names = sorted(set(labels), key=lambda s: (not _is_number(s), float(s) if _is_number(s) else 0, s))
     if len(names) < 2 or len(names) > MAX_CLASSES:

@@ -15,17 +15,18 @@ so that a page opened from a file:// URL can read it. Nothing is fetched from a 
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 from .views import STATIC, VIEWS, page_options, render_page
 
 
-def static_data():
+def static_data() -> dict[str, Any]:
     """What a static page carries: the options and each view's data."""
     return {"options": page_options("twin"),
             "views": {v.name: v.static() for v in VIEWS if v.static is not None}}
 
 
-def export_static(directory):
+def export_static(directory: str | Path) -> Path:
     """Write index.html, static/ and static-data.js into ``directory``; returns its path."""
     out = Path(directory)
     if out.exists() and not out.is_dir():

@@ -10,13 +10,17 @@ gradient), stepped through forward (each node's value, leaves first, in the engi
 value and gradient sent is the engine's, read after each step; the page writes the texts.
 """
 
+from collections.abc import Mapping
+from types import ModuleType
+from typing import Any
+
 from .checks import SettingError, number
 
 DEFAULT_LEAVES = {"a": 2.0, "b": -3.0, "c": 10.0}
 LIMIT = 1000.0              # each leaf within ±LIMIT
 
 
-def _engine():
+def _engine() -> ModuleType:
     try:
         from .. import engine
     except ImportError as e:
@@ -25,7 +29,7 @@ def _engine():
     return engine
 
 
-def check_leaves(query):
+def check_leaves(query: dict[str, Any]) -> dict[str, float]:
     """{"a", "b", "c"} as numbers from a query (defaults: the lesson's 2, −3, 10)."""
     unknown = sorted(set(query) - set(DEFAULT_LEAVES))
     if unknown:
@@ -33,7 +37,7 @@ def check_leaves(query):
     return {k: number(k, query.get(k, v), -LIMIT, LIMIT, k) for k, v in DEFAULT_LEAVES.items()}
 
 
-def lesson_graph(engine, a, b, c):
+def lesson_graph(engine: ModuleType, a: Any, b: Any, c: Any) -> Any:
     """L = relu(a·b + c) built by the engine, each node labelled as the lesson names it."""
     a, b, c = engine.Value(a, "a"), engine.Value(b, "b"), engine.Value(c, "c")
     d = a * b
@@ -45,7 +49,7 @@ def lesson_graph(engine, a, b, c):
     return L
 
 
-def graph_steps(query=None):
+def graph_steps(query: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Nodes (value, op, parents, local derivatives, rule) and every backward step's grads."""
     engine = _engine()
     leaves = check_leaves(dict(query or {}))

@@ -6,9 +6,12 @@ decodes and colours it; it computes nothing.
 """
 
 import base64
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
+from ..mlp import MLP
 from .data import FEATURES, FEATURES_1D, features, grid, line
 
 GRID = 48             # decision boundary: cells per side
@@ -16,13 +19,13 @@ NEURON_GRID = 24      # each neuron's own picture: cells per side
 CURVE = 160           # a regression curve: samples along x
 
 
-def pack01(values):
+def pack01(values: ArrayLike) -> str:
     """Values in [0, 1] as base64 bytes (0 -> 0, 1 -> 255)."""
     q = np.clip(np.rint(np.asarray(values, dtype=np.float32) * 255), 0, 255).astype(np.uint8)
     return base64.b64encode(q.tobytes()).decode("ascii")
 
 
-def pack_signed(values):
+def pack_signed(values: ArrayLike) -> tuple[str, list[float]]:
     """Values in [-1, 1] as base64 bytes (-1 -> 0, 0 -> 128, 1 -> 255) and the scale used.
 
     Each column (a neuron) is divided by its own largest |value| first; returns
@@ -37,13 +40,13 @@ def pack_signed(values):
         [round(float(s), 5) for s in scale]
 
 
-def inputs_of(setup, task, size):
+def inputs_of(setup: dict[str, Any], task: str, size: int) -> np.ndarray:
     """The square's sample points for a picture: a grid (classes) or a line (a regression)."""
     U = grid(size) if task == "classification" else line(size)
     return features(U, setup["features"])                               # (n, d)
 
 
-def output_picture(model, setup, task, size=GRID):
+def output_picture(model: MLP, setup: dict[str, Any], task: str, size: int = GRID) -> dict[str, Any]:
     """The decision boundary (classes: probabilities on a grid) or the fitted curve."""
     X = inputs_of(setup, task, size if task == "classification" else CURVE)
     if task == "classification":
@@ -53,7 +56,7 @@ def output_picture(model, setup, task, size=GRID):
     return {"kind": "curve", "size": CURVE, "values": [round(float(v), 4) for v in y]}
 
 
-def layer_outputs(model, X):
+def layer_outputs(model: MLP, X: np.ndarray) -> list[np.ndarray]:
     """Every hidden layer's activation a(l) (n, n_l) for inputs X, in evaluation mode."""
     out, a = [], model.check_X(X)
     for layer in model.layers[:-1]:
@@ -62,7 +65,8 @@ def layer_outputs(model, X):
     return out
 
 
-def neuron_pictures(model, setup, task, size=NEURON_GRID):
+def neuron_pictures(model: MLP, setup: dict[str, Any], task: str,
+                    size: int = NEURON_GRID) -> list[dict[str, Any]]:
     """Each hidden neuron's output over the square (or along x), per layer, scaled to [-1, 1]."""
     n = size if task == "classification" else CURVE // 2
     X = inputs_of(setup, task, n)
@@ -74,7 +78,7 @@ def neuron_pictures(model, setup, task, size=NEURON_GRID):
     return pictures
 
 
-def feature_pictures(task, size=NEURON_GRID):
+def feature_pictures(task: str, size: int = NEURON_GRID) -> dict[str, Any]:
     """Every feature the task offers (used or not) over the square (or along x), in [-1, 1],
     in the order of ``data.FEATURES`` (or ``FEATURES_1D``)."""
     n = size if task == "classification" else CURVE // 2
@@ -85,7 +89,7 @@ def feature_pictures(task, size=NEURON_GRID):
             "data": data, "scales": scales}
 
 
-def weights_of(model):
+def weights_of(model: MLP) -> list[dict[str, Any]]:
     """Every layer's W (d_out, d_in) and b (d_out,), rounded for drawing and hovering."""
     out = []
     for layer in model.layers:

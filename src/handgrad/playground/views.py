@@ -30,7 +30,7 @@ ENGINES = {                  # what computes, as the page says it
 }
 
 
-def graph_static():
+def graph_static() -> dict[str, Any]:
     """The lesson's graph with its own values; the page re-evaluates it for other a, b, c."""
     try:
         return graph_steps()
@@ -46,9 +46,9 @@ class View:
     trains live over the tab's socket."""
     name: str
     label: str
-    api: Callable[[dict], Any] | None = None
+    api: Callable[[dict[str, Any]], Any] | None = None
     static: Callable[[], Any] | None = None
-    session: tuple[Callable[[dict], dict], type] | None = None
+    session: tuple[Callable[[Any], dict[str, Any]], type[Session | RaceSession]] | None = None
 
 
 VIEWS = (
@@ -59,18 +59,18 @@ VIEWS = (
 )
 
 
-def live_views():
+def live_views() -> dict[str, View]:
     """The views that train over the socket, by name."""
     return {v.name: v for v in VIEWS if v.session is not None}
 
 
-def page_options(engine="numpy"):
+def page_options(engine: str = "numpy") -> dict[str, Any]:
     """The options the page builds its controls from, with the views and the engine."""
     return {**options(), "views": [{"name": v.name, "label": v.label} for v in VIEWS],
             "engine": engine, "engine_label": ENGINES[engine]}
 
 
-def render_page(engine="numpy"):
+def render_page(engine: str = "numpy") -> str:
     """index.html with the views' tabs, sections and scripts filled in from ``VIEWS``."""
     page = (STATIC / "index.html").read_text(encoding="utf-8")
     tabs = "\n".join(f'    <button data-view="{v.name}" class="tab">{html.escape(v.label)}</button>'
