@@ -9,11 +9,12 @@ last good picture while the others go on; the race pauses by itself at ``epochs`
 """
 
 import math
+from typing import Any
 
 import numpy as np
 
 from ..optim import OPTIMIZERS, make_optimizer
-from .data import as_list, make_points, split
+from .data import Table, as_list, make_points, split
 from .data import features as feature_matrix
 from .pictures import inputs_of, pack01
 from .session import FRAME_SECONDS, build_model, evaluate
@@ -25,10 +26,10 @@ RACE_GRID = 40          # cells per side of each racer's boundary
 class RaceSession:
     """A race for settings checked by ``config.check_race``; driven like a ``Session``."""
 
-    def __init__(self, settings, table=None):
+    def __init__(self, settings: dict[str, Any], table: Table | None = None) -> None:
         self.configure(settings)
 
-    def configure(self, settings, table=None):
+    def configure(self, settings: dict[str, Any], table: Table | None = None) -> None:
         self.setup = settings
         points = make_points(settings)
         U_train, t_train, U_test, t_test = split(points, settings["train"], settings["seed"])
@@ -39,40 +40,43 @@ class RaceSession:
         self.classes = points.n_classes
         self.reset()
 
-    def reset(self):
+    def reset(self) -> None:
         s, K, d = self.setup, self.classes, self.X_train.shape[1]
         first = build_model(s, d, K, "classification")
         start = first.state_dict()
         self.layer_sizes = first.layer_sizes
+        self.racers: list[tuple[str, Trainer]]
+        self.pending: list[list[list[float | None]]]   # each racer's curve points not yet sent
         self.racers, self.pending = [], []
         for i, name in enumerate(s["optimizers"]):
             model = build_model(s, d, K, "classification")
             model.load_state_dict(start)                                    # the same start
             optimizer = make_optimizer(name, s[f"lr_{name}"])
             trainer = Trainer(model, optimizer, self.X_train, self.t_train, s["batch_size"],
-                              on_epoch=lambda i=i: self.pending[i].append(self.curve_point(i)))
+                              # (mypy cannot type a lambda with a default argument)
+                              on_epoch=lambda i=i: self.pending[i].append(self.curve_point(i)))  # type: ignore[misc]
             self.racers.append((name, trainer))
             self.pending.append([self.curve_point(i)])
 
     @property
-    def trainers(self):
+    def trainers(self) -> list[Trainer]:
         return [t for _, t in self.racers]
 
     @property
-    def epoch(self):
+    def epoch(self) -> float:
         """The race's epoch: the furthest racer's (a diverged one stops where it was)."""
         return max(t.epoch for t in self.trainers)
 
     @property
-    def finished(self):
+    def finished(self) -> bool:
         """Every racer reached the last epoch or diverged."""
         return all(t.diverged or len(t.history) >= self.setup["epochs"] for t in self.trainers)
 
     @property
-    def diverged(self):
+    def diverged(self) -> None:
         return None             # a racer's divergence stops that racer, not the race
 
-    def advance(self, steps, seconds=FRAME_SECONDS):
+    def advance(self, steps: int, seconds: float = FRAME_SECONDS) -> int:
         """``steps`` mini-batches for every racer still running (time shared between them)."""
         left = [(i, t) for i, t in enumerate(self.trainers)
                 if not t.diverged and len(t.history) < self.setup["epochs"]]
@@ -87,14 +91,14 @@ class RaceSession:
                 del self.pending[i][kept:]
         return done
 
-    def curve_point(self, i):
+    def curve_point(self, i: int) -> list[float | None]:
         """[epoch, train loss, test loss, test accuracy] of racer i, in evaluation mode."""
         t = self.trainers[i]
         train_loss, _ = evaluate(t.model, self.X_train, self.t_train)
         test_loss, test_acc = evaluate(t.model, self.X_test, self.t_test)
         return [round(t.epoch, 4), train_loss, test_loss, test_acc]
 
-    def ready(self):
+    def ready(self) -> dict[str, Any]:
         s = self.setup
         return {"type": "ready", "setup": s, "classes": self.classes, "task": "classification",
                 "layer_sizes": self.layer_sizes, "grid": RACE_GRID, "epochs": s["epochs"],
@@ -104,7 +108,7 @@ class RaceSession:
                 "train": as_list(self.U_train, self.t_train),
                 "test": as_list(self.U_test, self.t_test)}
 
-    def frame(self):
+    def frame(self) -> dict[str, Any]:
         """Each racer's boundary, its losses now and its curve points not yet sent."""
         racers = []
         for i, (name, t) in enumerate(self.racers):

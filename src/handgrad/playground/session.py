@@ -12,13 +12,15 @@ Nothing here knows about the server; a Session is driven by plain method calls.
 import math
 import os
 import tempfile
+from typing import Any
 
 import numpy as np
 
+from ..history import History
 from ..io import save_checkpoint
 from ..mlp import MLP
 from ..optim import make_optimizer
-from .data import CSV, FEATURE_CODE, as_list, make_points, split, toy
+from .data import CSV, FEATURE_CODE, Points, Table, as_list, make_points, split, toy
 from .data import features as feature_matrix
 from .pictures import feature_pictures, neuron_pictures, output_picture, weights_of
 from .trainer import Trainer
@@ -27,7 +29,7 @@ FRAME_SECONDS = 0.1           # a frame trains for at most this long, whatever t
 CHECKPOINT_NAME = "handgrad-playground.safetensors"
 
 
-def build_model(setup, n_inputs, n_outputs, task):
+def build_model(setup: dict[str, Any], n_inputs: int, n_outputs: int, task: str) -> MLP:
     """The MLP for ``setup``: hidden layers of the chosen activation, a softmax (or linear) output."""
     hidden = setup["hidden"]
     output = "softmax" if task == "classification" else "identity"
@@ -37,12 +39,12 @@ def build_model(setup, n_inputs, n_outputs, task):
                seed=setup["seed"], norm=norm, dropout=setup.get("dropout", 0.0), loss=loss)
 
 
-def finite(x):
+def finite(x: float | None) -> float | None:
     """A number for JSON: rounded, or None when it is NaN or infinite."""
     return None if x is None or not math.isfinite(x) else round(float(x), 6)
 
 
-def evaluate(model, X, t):
+def evaluate(model: MLP, X: np.ndarray, t: np.ndarray) -> tuple[float | None, float | None]:
     """(loss, accuracy or None) of ``model`` on (X, t), in evaluation mode."""
     with np.errstate(all="ignore"):
         result = model.evaluate(X, t)
@@ -52,13 +54,13 @@ def evaluate(model, X, t):
 class Session:
     """A training run for one setup (checked by ``config.check_setup``)."""
 
-    def __init__(self, setup, table=None):
+    def __init__(self, setup: dict[str, Any], table: Table | None = None) -> None:
         self.table = table            # the user's CSV, parsed: (P, t, class names)
         self.configure(setup)
 
     # --- building ---------------------------------------------------------------------------
 
-    def configure(self, setup, table=None):
+    def configure(self, setup: dict[str, Any], table: Table | None = None) -> None:
         """New settings (and data): rebuild the data and start training from scratch."""
         if table is not None:
             self.table = table
@@ -76,33 +78,33 @@ class Session:
         self.X_test = feature_matrix(U_test, setup["features"])          # (n_test, d)
         self.reset()
 
-    def reset(self):
+    def reset(self) -> None:
         """Fresh weights (from the seed), a fresh optimizer and an empty history."""
         task, setup = self.points.task, self.setup
         n_out = self.points.n_classes if task == "classification" else 1
         self.model = build_model(setup, self.X_train.shape[1], n_out, task)
         self.optimizer = make_optimizer(setup["optimizer"], setup["lr"],
                                         weight_decay=setup["weight_decay"])
-        self.pending = []                        # loss points not yet sent
+        self.pending: list[list[float | None]] = []   # loss points not yet sent
         self.trainer = Trainer(self.model, self.optimizer, self.X_train, self.t_train,
                                setup["batch_size"], on_epoch=self._epoch_done, l1=setup["l1"])
         self.pending.append(self.curve_point())
 
-    def _epoch_done(self):
+    def _epoch_done(self) -> None:
         self.pending.append(self.curve_point())
 
     @property
-    def diverged(self):
+    def diverged(self) -> dict[str, Any] | None:
         d = self.trainer.diverged
         return None if d is None else {"type": "diverged", **d}
 
     @property
-    def history(self):
+    def history(self) -> History:
         return self.trainer.history
 
     # --- training ---------------------------------------------------------------------------
 
-    def advance(self, steps, seconds=FRAME_SECONDS):
+    def advance(self, steps: int, seconds: float = FRAME_SECONDS) -> int:
         """Up to ``steps`` mini-batches (for at most about ``seconds``); returns the steps done."""
         kept = len(self.pending)
         done = self.trainer.run(steps, seconds)
@@ -110,12 +112,12 @@ class Session:
             del self.pending[kept:]
         return done
 
-    def set_weight(self, layer, row, col, value):
+    def set_weight(self, layer: int, row: int, col: int, value: float) -> None:
         """Set one weight W(layer)[row, col] (the page's click on a line) by hand."""
         W = self.model.layers[layer].W                          # (d_out, d_in)
         W[row, col] = value
 
-    def curve_point(self):
+    def curve_point(self) -> list[float | None]:
         """[epoch, train loss, test loss, train accuracy, test accuracy], in evaluation mode."""
         train_loss, train_acc = evaluate(self.model, self.X_train, self.t_train)
         test_loss, test_acc = evaluate(self.model, self.X_test, self.t_test)
@@ -123,7 +125,7 @@ class Session:
 
     # --- what the page gets -----------------------------------------------------------------
 
-    def ready(self):
+    def ready(self) -> dict[str, Any]:
         """The setup as built: points, feature pictures, the network's sizes."""
         p, s = self.points, self.setup
         return {
@@ -137,7 +139,7 @@ class Session:
             "optimizer": repr(self.optimizer),
         }
 
-    def class_names(self):
+    def class_names(self) -> list[str]:
         """The classes' names: the CSV's labels, or 0, 1, … for a built-in dataset."""
         if self.points.task != "classification":
             return []
@@ -145,7 +147,7 @@ class Session:
             return list(self.table[2])
         return [str(k) for k in range(self.points.n_classes)]
 
-    def frame(self):
+    def frame(self) -> dict[str, Any]:
         """The current picture: losses, boundary, each neuron's output and the weights."""
         points, self.pending = self.pending, []
         now = self.curve_point()
@@ -161,7 +163,7 @@ class Session:
 
     # --- export -----------------------------------------------------------------------------
 
-    def checkpoint_bytes(self):
+    def checkpoint_bytes(self) -> bytes:
         """The trained network as a handgrad checkpoint (.safetensors bytes)."""
         extra = {"playground": self.setup, "scaling": self.scaling()}
         fd, path = tempfile.mkstemp(suffix=".safetensors")
@@ -174,18 +176,18 @@ class Session:
         finally:
             os.unlink(path)
 
-    def scaling(self):
+    def scaling(self) -> dict[str, Any]:
         p = self.points
         return {"center": [float(c) for c in p.center], "scale": float(p.scale),
                 "target_center": p.t_center, "target_scale": p.t_scale}
 
-    def snippet(self, path=CHECKPOINT_NAME):
+    def snippet(self, path: str = CHECKPOINT_NAME) -> str:
         """Python that reloads the checkpoint and predicts (see ``python_snippet``)."""
         names = self.table[2] if self.setup["dataset"] == CSV and self.table else None
         return python_snippet(self.setup, self.points, self.model.layer_sizes, path, names)
 
 
-def data_code(setup):
+def data_code(setup: dict[str, Any]) -> list[str]:
     """Lines of Python that draw the same built-in dataset as the playground (P, t)."""
     name, n, noise, k, seed = (setup[key] for key in ("dataset", "points", "noise", "classes", "seed"))
     how = toy(name)
@@ -199,7 +201,8 @@ def data_code(setup):
     return lines
 
 
-def python_snippet(setup, points, layer_sizes, path=CHECKPOINT_NAME, class_names=None):
+def python_snippet(setup: dict[str, Any], points: Points, layer_sizes: list[int], path: str = CHECKPOINT_NAME,
+                   class_names: list[str] | None = None) -> str:
     """A short script: load the checkpoint, build the features of a point, predict."""
     # 9 significant digits: more than the float32 features resolve
     s = f"{float(points.scale):.9g}"

@@ -19,14 +19,23 @@ says at which step.
 
 import math
 import time
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
 from ..history import History
+from ..mlp import MLP
 from ..nn.penalties import add_penalties
+from ..optim import Optimizer
 from ..train import batch_bounds, smallest_batch
 
 DIVERGENCE_FACTOR = 1e3      # the training loop's default: a loss 1000x its start has exploded
+
+# what ``run`` puts back: model and optimizer states, the generator's state, the cursor, the
+# epoch's order, its loss so far, the history's length, the first and lowest losses
+Snapshot = tuple[dict[str, np.ndarray], dict[str, Any], Mapping[str, Any], int, np.ndarray | None,
+                 float, int, float | None, float]
 
 
 class Exploded(FloatingPointError):
@@ -36,7 +45,8 @@ class Exploded(FloatingPointError):
 class Trainer:
     """A model, its optimizer and its training data, stepped one mini-batch at a time."""
 
-    def __init__(self, model, optimizer, X, y, batch_size, on_epoch=None, l1=0.0):
+    def __init__(self, model: MLP, optimizer: Optimizer, X: np.ndarray, y: np.ndarray, batch_size: int,
+                 on_epoch: Callable[[], None] | None = None, l1: float = 0.0) -> None:
         self.model, self.optimizer = model, optimizer
         self.l1 = l1
         self.on_epoch = on_epoch                                # called as each epoch ends
@@ -47,27 +57,29 @@ class Trainer:
         self.stops = dict(bounds)                               # batch start -> its stop
         self.steps_per_epoch = len(bounds)
         self.history = History()
+        self.order: np.ndarray | None
         self.cursor, self.order = 0, None                      # where in this epoch's order
         self.epoch_loss = 0.0                                   # Σ batch loss · batch size
+        self.first_loss: float | None
         self.first_loss, self.lowest = None, math.inf
-        self.diverged = None
+        self.diverged: dict[str, Any] | None = None
 
     @property
-    def steps(self):
+    def steps(self) -> int:
         return self.optimizer.t
 
     @property
-    def epoch(self):
+    def epoch(self) -> float:
         """Epochs done, with the fraction of the current one: 2.5 is half-way through the third."""
         return len(self.history) + self.cursor / self.n
 
-    def step(self):
+    def step(self) -> float:
         """One mini-batch: forward, backward, update; returns its loss. A loss past the
         divergence rule raises ``Exploded`` before any update."""
         if self.cursor == 0:
             self.order = self.model.rng.permutation(self.n)    # (n,) a new epoch's order
             self.epoch_loss = 0.0
-        idx = self.order[self.cursor:self.stops[self.cursor]]             # (B,)
+        idx = self.order[self.cursor:self.stops[self.cursor]]  # type: ignore[index]  # (B,); set at cursor 0
         xb, yb = self.X.take(idx, axis=0), self.y.take(idx, axis=0)         # (B, d), (B,)
         with np.errstate(all="ignore"):
             loss = float(self.model.loss_and_grad(xb, yb))
@@ -90,7 +102,7 @@ class Trainer:
                 self.on_epoch()
         return loss
 
-    def _exploded(self, loss):
+    def _exploded(self, loss: float) -> str | None:
         """Why ``loss`` means the run diverged (the training loop's rule), or None."""
         if not math.isfinite(loss):
             return f"the loss became {loss}"
@@ -104,7 +116,7 @@ class Trainer:
                     f"{DIVERGENCE_FACTOR:g}x its lowest epoch mean {self.lowest:.3g}")
         return None
 
-    def run(self, steps, seconds=math.inf):
+    def run(self, steps: int, seconds: float = math.inf) -> int:
         """Up to ``steps`` mini-batches, stopping early after ``seconds`` (one at least).
         Returns the steps done; on divergence, puts back the state ``run`` began with."""
         if self.diverged:
@@ -126,13 +138,13 @@ class Trainer:
             done += 1
         return done
 
-    def _snapshot(self):
+    def _snapshot(self) -> Snapshot:
         return (self.model.state_dict(), self.optimizer.state_dict(),
                 self.model.rng.bit_generator.state, self.cursor,
                 None if self.order is None else self.order.copy(), self.epoch_loss,
                 len(self.history), self.first_loss, self.lowest)
 
-    def _restore(self, snap):
+    def _restore(self, snap: Snapshot) -> None:
         state, opt, rng, self.cursor, self.order, self.epoch_loss, rows, first, low = snap
         self.model.load_state_dict(state)
         self.optimizer.load_state_dict(opt)
