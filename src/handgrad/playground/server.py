@@ -41,6 +41,8 @@ import secrets
 import socket
 import threading
 import webbrowser
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 try:
@@ -49,9 +51,11 @@ try:
     from starlette.datastructures import Headers
     from starlette.middleware import Middleware
     from starlette.middleware.trustedhost import TrustedHostMiddleware
+    from starlette.requests import Request
     from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
     from starlette.routing import Mount, Route, WebSocketRoute
     from starlette.staticfiles import StaticFiles
+    from starlette.types import ASGIApp, Receive, Scope, Send
     from starlette.websockets import WebSocket, WebSocketDisconnect
 except ImportError as e:   # the optional extra is missing
     raise ImportError("the playground needs a web server (Starlette, uvicorn): "
@@ -59,9 +63,13 @@ except ImportError as e:   # the optional extra is missing
 
 from .checks import SettingError, number
 from .config import DEFAULT_SPEED, FPS, SPEEDS
-from .data import MAX_CSV_BYTES, parse_csv, thumbnails
-from .session import CHECKPOINT_NAME
-from .views import STATIC, VIEWS, live_views, page_options, render_page
+from .data import MAX_CSV_BYTES, Table, parse_csv, thumbnails
+from .race import RaceSession
+from .session import CHECKPOINT_NAME, Session
+from .views import STATIC, VIEWS, View, live_views, page_options, render_page
+
+if TYPE_CHECKING:
+    import uvicorn
 
 MAX_SESSIONS = 8          # tabs served at once
 MAX_MESSAGE = 64_000      # characters in one message from the page
@@ -74,8 +82,8 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 class Run:
     """One live view's training in a tab: its session (once set up), play state and speed."""
 
-    def __init__(self):
-        self.session = None
+    def __init__(self) -> None:
+        self.session: Session | RaceSession | None = None
         self.playing = False
         self.speed = DEFAULT_SPEED
 
@@ -83,10 +91,10 @@ class Run:
 class Tab:
     """One browser tab: a run per live view, its CSV data, its messages in flight."""
 
-    def __init__(self, sid):
+    def __init__(self, sid: str) -> None:
         self.id = sid
         self.runs = {name: Run() for name in live_views()}
-        self.table = None
+        self.table: Table | None = None
         self.lock = asyncio.Lock()         # one training call at a time
         self.send_lock = asyncio.Lock()    # one message on the wire at a time
         self.wake = asyncio.Event()        # set when play starts
@@ -94,7 +102,7 @@ class Tab:
         self.seq = 0                       # the number of the last frame sent while playing
 
     @property
-    def session(self):
+    def session(self) -> Session | RaceSession | None:
         """The playground's session (the view the CSV, checkpoint and snippet belong to)."""
         return self.runs["playground"].session
 
@@ -102,59 +110,59 @@ class Tab:
 class Sessions:
     """The open tabs, at most ``limit`` of them."""
 
-    def __init__(self, limit=MAX_SESSIONS):
+    def __init__(self, limit: int = MAX_SESSIONS) -> None:
         self.limit = limit
-        self.tabs = {}
+        self.tabs: dict[str, Tab] = {}
 
-    def open(self):
+    def open(self) -> Tab | None:
         if len(self.tabs) >= self.limit:
             return None
         tab = Tab(secrets.token_urlsafe(12))
         self.tabs[tab.id] = tab
         return tab
 
-    def close(self, tab):
+    def close(self, tab: Tab) -> None:
         for run in tab.runs.values():        # drop the models and data now
             run.playing, run.session = False, None
         tab.table = None
         self.tabs.pop(tab.id, None)
 
-    def get(self, sid):
+    def get(self, sid: str) -> Tab | None:
         return self.tabs.get(sid)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.tabs)
 
 
-def error_json(e, status=400):
+def error_json(e: Exception, status: int = 400) -> JSONResponse:
     return JSONResponse({"type": "error", "field": getattr(e, "field", None), "message": str(e)},
                         status_code=status)
 
 
 # --- HTTP -------------------------------------------------------------------------------------
 
-async def index(request):
+async def index(request: Request) -> HTMLResponse:
     return HTMLResponse(render_page("numpy"), headers={"Cache-Control": "no-store"})
 
 
-async def static_data(request):
+async def static_data(request: Request) -> Response:
     """The page asks for static-data.js; a static export holds its data there, a server none."""
     return Response("window.HANDGRAD_STATIC = null;\n", media_type="text/javascript")
 
 
-async def api_options(request):
+async def api_options(request: Request) -> JSONResponse:
     return JSONResponse(page_options("numpy"))
 
 
-async def api_thumbnails(request):
+async def api_thumbnails(request: Request) -> JSONResponse:
     return JSONResponse(await run_in_threadpool(thumbnails))
 
 
-def view_api(view):
+def view_api(view: View) -> Callable[[Request], Awaitable[JSONResponse]]:
     """GET /api/{view.name}: the view's numbers for the query, or a 400 saying what is wrong."""
-    async def answer(request):
-        try:
-            result = await run_in_threadpool(view.api, dict(request.query_params))
+    async def answer(request: Request) -> JSONResponse:
+        try:                                 # (routed only for a view with an api)
+            result = await run_in_threadpool(view.api, dict(request.query_params))  # type: ignore[arg-type]
         except SettingError as e:
             return error_json(e)
         except ImportError as e:
@@ -163,14 +171,14 @@ def view_api(view):
     return answer
 
 
-def _tab(request):
-    tab = request.app.state.sessions.get(request.path_params["sid"])
+def _tab(request: Request) -> Tab:
+    tab: Tab | None = request.app.state.sessions.get(request.path_params["sid"])
     if tab is None:
         raise LookupError("no such session: it ended when its tab closed; reload the page")
     return tab
 
 
-async def api_csv(request):
+async def api_csv(request: Request) -> JSONResponse:
     try:
         tab = _tab(request)
     except LookupError as e:
@@ -205,7 +213,7 @@ async def api_csv(request):
                          "classes": int(t.max()) + 1 if task == "classification" else 0})
 
 
-def _trained_tab(request):
+def _trained_tab(request: Request) -> Tab:
     """The request's tab, which must hold a playground network (LookupError otherwise)."""
     tab = _tab(request)
     if tab.session is None:
@@ -213,38 +221,38 @@ def _trained_tab(request):
     return tab
 
 
-async def api_checkpoint(request):
+async def api_checkpoint(request: Request) -> Response:
     try:
         tab = _trained_tab(request)
     except LookupError as e:
         return error_json(e, status=404)
-    async with tab.lock:
-        data = await run_in_threadpool(tab.session.checkpoint_bytes)
+    async with tab.lock:                     # (tab.session: a playground Session, checked above)
+        data = await run_in_threadpool(tab.session.checkpoint_bytes)  # type: ignore[union-attr]
     return Response(data, media_type="application/octet-stream",
                     headers={"Content-Disposition": f'attachment; filename="{CHECKPOINT_NAME}"'})
 
 
-async def api_snippet(request):
+async def api_snippet(request: Request) -> Response:
     try:
         tab = _trained_tab(request)
     except LookupError as e:
         return error_json(e, status=404)
-    return PlainTextResponse(tab.session.snippet())
+    return PlainTextResponse(tab.session.snippet())  # type: ignore[union-attr]  # a Session, as above
 
 
 # --- WebSocket --------------------------------------------------------------------------------
 
-async def send(ws, tab, message):
+async def send(ws: WebSocket, tab: Tab, message: dict[str, Any]) -> None:
     async with tab.send_lock:
         await ws.send_text(json.dumps(message, allow_nan=False))
 
 
-def _tagged(view, message):
+def _tagged(view: str, message: dict[str, Any]) -> dict[str, Any]:
     message["view"] = view
     return message
 
 
-async def play_loop(ws, tab):
+async def play_loop(ws: WebSocket, tab: Tab) -> None:
     """While a view plays: train a little, send a frame, wait for the page to draw it."""
     loop = asyncio.get_running_loop()
     while True:
@@ -283,18 +291,18 @@ async def play_loop(ws, tab):
         await asyncio.sleep(max(0.0, 1 / FPS - (loop.time() - started)))
 
 
-def _advance(session, steps):
+def _advance(session: Session | RaceSession, steps: int) -> dict[str, Any]:
     session.advance(steps)
     return session.diverged or session.frame()
 
 
-def _step(session):
+def _step(session: Session | RaceSession) -> dict[str, Any]:
     session.advance(1)
     return session.diverged or session.frame()
 
 
-def _setup(tab, view, run, settings):
-    check, kind = live_views()[view].session
+def _setup(tab: Tab, view: str, run: Run, settings: Any) -> list[dict[str, Any]]:
+    check, kind = live_views()[view].session  # type: ignore[misc]  # a live view has one
     setup = check(settings)
     if run.session is None:
         run.session = kind(setup, tab.table)
@@ -303,12 +311,12 @@ def _setup(tab, view, run, settings):
     return [run.session.ready(), run.session.frame()]
 
 
-def _reset(session):
+def _reset(session: Session | RaceSession) -> list[dict[str, Any]]:
     session.reset()
     return [session.ready(), session.frame()]
 
 
-def _set_weight(session, msg):
+def _set_weight(session: Session, msg: dict[str, Any]) -> dict[str, Any]:
     sizes = session.model.layer_sizes
     layer = number("layer", msg.get("layer"), 0, len(sizes) - 2, "layer", integer=True)
     row = number("row", msg.get("row"), 0, sizes[layer + 1] - 1, "row", integer=True)
@@ -321,7 +329,7 @@ def _set_weight(session, msg):
 MESSAGES = ("setup", "play", "pause", "step", "reset", "speed", "set_weight", "ack")
 
 
-async def handle(ws, tab, text):
+async def handle(ws: WebSocket, tab: Tab, text: str) -> tuple[str | None, list[dict[str, Any]]]:
     """One message from the page; returns (its view, the replies to send)."""
     if len(text) > MAX_MESSAGE:
         raise SettingError(None, f"message too long ({len(text)} characters; at most {MAX_MESSAGE})")
@@ -345,11 +353,11 @@ async def handle(ws, tab, text):
     try:
         return view, await _handle(tab, view, kind, msg)
     except Exception as e:
-        e.view = view                        # the error belongs to this view's controls
+        e.view = view  # type: ignore[attr-defined]  # the error belongs to this view's controls
         raise
 
 
-async def _handle(tab, view, kind, msg):
+async def _handle(tab: Tab, view: str, kind: str, msg: dict[str, Any]) -> list[dict[str, Any]]:
     run = tab.runs[view]
     if kind == "setup":                      # a good one pauses; a bad one changes nothing
         async with tab.lock:
@@ -379,15 +387,15 @@ async def _handle(tab, view, kind, msg):
     if kind == "set_weight":
         if view != "playground":
             raise SettingError(None, "weights are set by hand in the playground view only")
-        async with tab.lock:
-            return [await run_in_threadpool(_set_weight, run.session, msg)]
+        async with tab.lock:                 # (the playground's session is a Session)
+            return [await run_in_threadpool(_set_weight, run.session, msg)]  # type: ignore[arg-type]
     async with tab.lock:                     # reset
         run.playing = False
         return [{"type": "status", "playing": False},
                 *await run_in_threadpool(_reset, run.session)]
 
 
-async def _reply(ws, tab, text):
+async def _reply(ws: WebSocket, tab: Tab, text: str) -> list[dict[str, Any]]:
     """The replies to one message; every error becomes a message, never a traceback."""
     try:
         view, replies = await handle(ws, tab, text)
@@ -404,12 +412,12 @@ async def _reply(ws, tab, text):
     return [reply if view is None else _tagged(view, reply) for reply in replies]
 
 
-async def session_socket(ws: WebSocket):
+async def session_socket(ws: WebSocket) -> None:
     if not same_origin(ws.headers):
         await ws.close(code=1008)
         return
     await ws.accept()
-    sessions = ws.app.state.sessions
+    sessions: Sessions = ws.app.state.sessions
     tab = sessions.open()
     if tab is None:
         await ws.send_text(json.dumps({
@@ -444,7 +452,7 @@ async def session_socket(ws: WebSocket):
 
 # --- the app ----------------------------------------------------------------------------------
 
-def same_origin(headers):
+def same_origin(headers: Headers) -> bool:
     """True unless an Origin header names another site than the Host (a page elsewhere
     talking to this server through the user's browser)."""
     origin = headers.get("origin")
@@ -456,10 +464,10 @@ def same_origin(headers):
 class SameOriginMiddleware:
     """Refuse requests that another website's page makes to this server (ASGI middleware)."""
 
-    def __init__(self, app):
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope, receive, send_):
+    async def __call__(self, scope: Scope, receive: Receive, send_: Send) -> None:
         if scope["type"] == "http":
             if scope["method"] not in ("GET", "HEAD") and not same_origin(Headers(scope=scope)):
                 await PlainTextResponse("cross-site request refused", status_code=403)(
@@ -468,14 +476,14 @@ class SameOriginMiddleware:
         await self.app(scope, receive, send_)
 
 
-def is_loopback(host):
+def is_loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return host == "localhost"
 
 
-def create_app(host="127.0.0.1", max_sessions=MAX_SESSIONS):
+def create_app(host: str = "127.0.0.1", max_sessions: int = MAX_SESSIONS) -> Starlette:
     """The Starlette app. Served on a loopback address, it answers only to loopback host
     names (no DNS rebinding) and only to its own pages."""
     allowed = list(LOOPBACK) if is_loopback(host) else ["*"]
@@ -500,13 +508,13 @@ def create_app(host="127.0.0.1", max_sessions=MAX_SESSIONS):
     return app
 
 
-def server_config(app):
+def server_config(app: Starlette) -> "uvicorn.Config":
     """uvicorn's settings for the playground: quiet, and WebSocket messages bounded."""
     import uvicorn
     return uvicorn.Config(app, log_level="warning", ws_max_size=MAX_FRAME_BYTES)
 
 
-def bind(host="127.0.0.1", port=0):
+def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     """A listening socket on host:port (port 0: a free one)."""
     family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -521,12 +529,13 @@ def bind(host="127.0.0.1", port=0):
     return sock
 
 
-def url_of(sock):
+def url_of(sock: socket.socket) -> str:
     host, port = sock.getsockname()[:2]
     return f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
 
 
-def serve(host="127.0.0.1", port=0, open_browser=True, log=print, max_sessions=MAX_SESSIONS):
+def serve(host: str = "127.0.0.1", port: int = 0, open_browser: bool = True,
+          log: Callable[[str], object] = print, max_sessions: int = MAX_SESSIONS) -> None:
     """Run the playground until Ctrl-C: print its URL and (unless told not to) open it."""
     import uvicorn
     sock = bind(host, port)
@@ -541,7 +550,7 @@ def serve(host="127.0.0.1", port=0, open_browser=True, log=print, max_sessions=M
 class Background:
     """The server in a thread (tests, notebooks): ``with Background() as url: ...``."""
 
-    def __init__(self, host="127.0.0.1", port=0, max_sessions=MAX_SESSIONS):
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, max_sessions: int = MAX_SESSIONS) -> None:
         import uvicorn
         self.sock = bind(host, port)
         self.url = url_of(self.sock)
@@ -550,7 +559,7 @@ class Background:
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]},
                                        daemon=True)
 
-    def __enter__(self):
+    def __enter__(self) -> str:
         self.thread.start()
         while not self.server.started:
             if not self.thread.is_alive():
@@ -558,7 +567,7 @@ class Background:
             threading.Event().wait(0.02)
         return self.url
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(10)
         self.sock.close()
