@@ -9,11 +9,15 @@ a list of sizes ``Sizes``, a family's name ``Names``; an output path is checked 
 tree and tries bad values on every option.
 """
 
+from __future__ import annotations
+
 import itertools
 import math
 import os
 import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 import numpy as np
@@ -27,6 +31,7 @@ from .data.datasets import ALIASES as DATASET_ALIASES
 from .distributed import (
     Interrupted,
     Job,
+    Report,
     WorkerError,
     WorkerLostError,
     env_rank,
@@ -38,7 +43,7 @@ from .engine.draw import draw
 from .engine.example import describe, example_graph
 from .history import DivergenceError
 from .images import load_inputs
-from .io import load_checkpoint, unwritable
+from .io import Checkpoint, load_checkpoint, unwritable
 from .lab.commands import lab as lab_group
 from .learn.commands import learn as learn_group
 from .mlp import MLP
@@ -61,8 +66,18 @@ from .recipes import (
 )
 from .twins import backend_names
 
+_T = TypeVar("_T")
 
-def prog():
+if TYPE_CHECKING:       # click 8.4 made its parameter types generic; older ones take no [...]
+    _Choice = click.Choice[str]
+    _SizesType = click.ParamType[list[int]]
+    _BackendsType = click.ParamType[tuple[str, ...]]
+else:
+    _Choice = click.Choice
+    _SizesType = _BackendsType = click.ParamType
+
+
+def prog() -> str:
     """How the user started handgrad (``./run.sh`` sets HANDGRAD_PROG), for hints to paste."""
     return os.environ.get("HANDGRAD_PROG", "handgrad")
 
@@ -72,11 +87,12 @@ class Handgrad(click.Group):
     on one line, ``Error: … (see 'handgrad train --help')``, instead of the usage, a hint and
     the error on four."""
 
-    def make_context(self, info_name, args, parent=None, **extra):
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
         return _one_line(lambda: super(Handgrad, self).make_context(info_name, args, parent,
                                                                     **extra))
 
-    def invoke(self, ctx):
+    def invoke(self, ctx: click.Context) -> Any:
         return _one_line(lambda: super(Handgrad, self).invoke(ctx))
 
 
@@ -84,7 +100,7 @@ class Handgrad(click.Group):
 _HELP_WITHOUT_ARGUMENTS = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
 
-def _one_line(call):
+def _one_line(call: Callable[[], _T]) -> _T:
     try:
         return call()
     except click.UsageError as e:
@@ -94,7 +110,7 @@ def _one_line(call):
         raise click.UsageError(f"{message} (see '{e.ctx.command_path} --help')") from None
 
 
-class Names(click.Choice):
+class Names(_Choice):
     """A choice among a registry's names, read when the command runs (so a name registered
     after this module was imported is offered too).
 
@@ -104,15 +120,17 @@ class Names(click.Choice):
     with the closest name and the valid ones.
     """
 
-    def __init__(self, what, names, *extra, aliases=None):
+    def __init__(self, what: str, names: Callable[[], Iterable[str]], *extra: str,
+                 aliases: Mapping[str, str] | None = None) -> None:
         self.what, self.names, self.extra, self.aliases = what, names, extra, aliases or {}
         self.case_sensitive = False
 
     @property
-    def choices(self):
+    def choices(self) -> tuple[str, ...]:  # type: ignore[override]  # read live, never set
         return (*self.extra, *self.names())
 
-    def convert(self, value, param, ctx):
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> str:
         key = str(value).lower()
         if key in self.choices or key in self.aliases:
             return key
@@ -125,7 +143,8 @@ class Number(click.FloatRange):
 
     name = "number"
 
-    def convert(self, value, param, ctx):
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> float:
         number = super().convert(value, param, ctx)
         if not math.isfinite(number):
             self.fail(f"expected a finite number; got {value!r}", param, ctx)
@@ -135,17 +154,18 @@ class Number(click.FloatRange):
 SEED = click.IntRange(0, 2**32 - 1)       # as NumPy's generators and scikit-learn take them
 
 
-class Sizes(click.ParamType):
+class Sizes(_SizesType):
     """Layer sizes, comma-separated: at least two whole numbers from 1 to ``most`` (None: no
     limit, for a command that only computes with them). Every item counts: an empty one,
     a number that is not whole or not positive is refused, never skipped."""
 
     name = "sizes"
 
-    def __init__(self, most=None):
+    def __init__(self, most: int | None = None) -> None:
         self.most = most
 
-    def convert(self, value, param, ctx):
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> list[int]:
         if isinstance(value, list):
             return value
         items = str(value).split(",")
@@ -170,12 +190,13 @@ class Sizes(click.ParamType):
         return [int(item) for item in items]
 
 
-class Backends(click.ParamType):
+class Backends(_BackendsType):
     """Backend names, comma-separated, each once (every item counts, as with ``Sizes``)."""
 
     name = "backends"
 
-    def convert(self, value, param, ctx):
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> tuple[str, ...]:
         if isinstance(value, tuple):
             return value
         items = [item.strip().lower() for item in str(value).split(",")]
@@ -201,7 +222,7 @@ PRESET = Names("preset", lambda: list(PRESETS))
 WIDEST = 100_000
 
 
-def _out_folder(ctx, param, value):
+def _out_folder(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """An output folder that can be written (made if missing), checked before any work."""
     if value is not None:
         why = unwritable(value, folder=True)
@@ -210,7 +231,7 @@ def _out_folder(ctx, param, value):
     return value
 
 
-def _out_file(ctx, param, value):
+def _out_file(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """An output file in a folder that exists and can be written, checked before any work."""
     if value is not None:
         parent = Path(value).parent
@@ -222,7 +243,7 @@ def _out_file(ctx, param, value):
     return value
 
 
-def _memory_check(layers, batch_size, what="train"):
+def _memory_check(layers: Sequence[int] | None, batch_size: int, what: str = "train") -> None:
     """A usage error when the network could not even be held in this computer's memory."""
     if layers is None:
         return
@@ -240,7 +261,7 @@ def _memory_check(layers, batch_size, what="train"):
 
 @click.group(cls=Handgrad, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="handgrad")
-def main():
+def main() -> None:
     """handgrad: a multi-layer perceptron with every gradient derived by hand."""
 
 
@@ -251,7 +272,7 @@ def main():
               type=click.IntRange(1), help="Batch size B.")
 @click.option("--activation", default="relu", show_default=True, type=ACTIVATION,
               help="Hidden activation.")
-def trace(layers, batch_size, activation):
+def trace(layers: list[int], batch_size: int, activation: str) -> None:
     """Print the forward and backward shape tables, parameter count and memory.
 
     They are computed from the sizes: a small stand-in with the same layers runs once, so
@@ -285,7 +306,8 @@ MOST_CHECKED = 1_000_000
 @click.option("--eps", default=1e-5, show_default=True, type=Number(0, 1, min_open=True),
               help="Finite-difference step.")
 @click.option("--seed", default=0, show_default=True, type=SEED)
-def gradcheck(layers, activation, loss, norm, batch_size, tol, eps, seed):
+def gradcheck(layers: list[int], activation: str, loss: str, norm: str, batch_size: int,
+              tol: float, eps: float, seed: int) -> None:
     """Check every analytic gradient against central differences (float64).
 
     Exits with status 1 when any parameter's relative error exceeds --tol. Each of the
@@ -306,9 +328,11 @@ def gradcheck(layers, activation, loss, norm, batch_size, tol, eps, seed):
                 loss=loss)
     rng = np.random.default_rng(seed + 1)
     X = rng.standard_normal((batch_size, layers[0]))
-    y = {"classification": lambda: rng.integers(0, layers[-1], batch_size),
-         "binary": lambda: rng.integers(0, 2, batch_size),
-         "regression": lambda: rng.standard_normal((batch_size, layers[-1]))}[model.task]()
+    draw: dict[str, Callable[[], np.ndarray]] = {
+        "classification": lambda: rng.integers(0, layers[-1], batch_size),
+        "binary": lambda: rng.integers(0, 2, batch_size),
+        "regression": lambda: rng.standard_normal((batch_size, layers[-1]))}
+    y = draw[model.task]()
     click.echo(f"gradient check of {layers} ({activation}, {loss}, batch {batch_size}, float64)")
     try:
         report = run_gradcheck(model, X, y, eps=eps, tol=tol, progress=True)
@@ -320,19 +344,20 @@ def gradcheck(layers, activation, loss, norm, batch_size, tol, eps, seed):
     sys.exit(0 if report.passed else 1)
 
 
-def _interrupted(message):
+def _interrupted(message: str) -> NoReturn:
     """Ctrl-C: one line, and exit status 130 as a shell gives it."""
     click.echo(message, err=True)
     sys.exit(130)
 
 
-def _default_dataset():
+def _default_dataset() -> str:
     """scikit-learn's digits when scikit-learn is installed, else the blobs."""
     from importlib.util import find_spec
     return "digits" if find_spec("sklearn") else "blobs"
 
 
-def _prepare_out(out, resume, overwrite):
+def _prepare_out(out: str | None, resume: bool,
+                 overwrite: bool) -> tuple[Path | None, list[Path]]:
     """(the run folder's checkpoint path, the earlier run's files that --overwrite replaces),
     after refusing to destroy an earlier run."""
     if out is None:
@@ -362,17 +387,21 @@ class _Replacing:
     checkpoint puts them back, one that wrote it removes them. Only the files a run writes
     are touched, nothing else of the user's."""
 
-    def __init__(self, out, files):
-        self.files, self.aside = files, Path(out) / ".handgrad-replaced-run" if out else None
+    files: list[Path]
+    aside: Path                 # None only without files, and then it is never read
 
-    def __enter__(self):
+    def __init__(self, out: str | None, files: list[Path]) -> None:
+        self.files = files
+        self.aside = Path(out) / ".handgrad-replaced-run" if out else None  # type: ignore[assignment]
+
+    def __enter__(self) -> _Replacing:
         if self.files:
             self.aside.mkdir(exist_ok=True)
             for path in self.files:
                 path.replace(self.aside / path.name)
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         if not self.files:
             return
         started = (self.aside.parent / "checkpoint.safetensors").exists()
@@ -386,7 +415,7 @@ class _Replacing:
             self.aside.rmdir()
 
 
-def _endpoint(ctx, param, value):
+def _endpoint(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """HOST:PORT, the port a whole number from 1 to 65535."""
     if value is None:
         return None
@@ -488,8 +517,9 @@ RESUME_HELP = (
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
               help="With --backend torch and --workers: cuda gives each worker its own GPU "
               "(NCCL).")
-def train(preset, out, resume, overwrite, data_dir, no_plots, quiet, workers, nnodes,
-          rdzv_endpoint, timeout, device, **options):
+def train(preset: str | None, out: str | None, resume: bool, overwrite: bool,
+          data_dir: str | None, no_plots: bool, quiet: bool, workers: int | None, nnodes: int,
+          rdzv_endpoint: str | None, timeout: float, device: str, **options: Any) -> None:
     """Train an MLP (the lesson's: ReLU hidden layers, softmax output, SGD) and report test accuracy.
 
     A loss that turns NaN or infinite, or grows past --divergence-factor times its
@@ -499,6 +529,7 @@ def train(preset, out, resume, overwrite, data_dir, no_plots, quiet, workers, nn
     (torchrun --nproc-per-node N -m handgrad train ...) each process is one worker.
     """
     parallel = (workers or 1) > 1 or nnodes > 1 or launched_by_torchrun()
+    earlier: list[Path]
     if parallel and env_rank() != 0:       # under torchrun, worker 0 checks and clears --out
         checkpoint, earlier = (Path(out) / "checkpoint.safetensors" if out else None), []
     else:
@@ -511,7 +542,7 @@ def train(preset, out, resume, overwrite, data_dir, no_plots, quiet, workers, nn
             asked[key] = None
     try:
         if resume:
-            saved = saved_settings(load_checkpoint(checkpoint))
+            saved = saved_settings(load_checkpoint(checkpoint))  # type: ignore[arg-type]  # has --out
             conflicts = resume_conflicts(saved, asked)
             if conflicts:
                 raise click.UsageError(_resume_refusal(out, conflicts))
@@ -557,16 +588,17 @@ def train(preset, out, resume, overwrite, data_dir, no_plots, quiet, workers, nn
     data = result.data
     _finish(out, result.history.interrupted, len(result.history), result.test_accuracy,
             len(data.X_test), data.name,
-            lambda: write_run(out, result.model, result.history, data, plots=not no_plots,
+            lambda: write_run(out, result.model, result.history,  # type: ignore[arg-type]  # only with --out
+                              data, plots=not no_plots,
                               test_accuracy=result.test_accuracy) + [checkpoint])
 
 
-def _resume_refusal(out, conflicts):
+def _resume_refusal(out: str | None, conflicts: Sequence[tuple[str, Any, Any]]) -> str:
     """One line: the settings a resumed run may not change, with the run's values."""
-    def flag(key):
+    def flag(key: str) -> str:
         return "--" + key.replace("_", "-")
 
-    def shown(value):
+    def shown(value: Any) -> str:
         if isinstance(value, list):
             return ",".join(map(str, value))
         return "none" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
@@ -581,7 +613,8 @@ def _resume_refusal(out, conflicts):
             f"resume only {', '.join(may[:-1])} and {may[-1]} may change.")
 
 
-def _finish(out, interrupted, epochs, accuracy, n_test, dataset, write):
+def _finish(out: str | None, interrupted: bool, epochs: int, accuracy: float, n_test: int,
+            dataset: str, write: Callable[[], Iterable[object]]) -> None:
     """The end of a training run: the test accuracy and the files written (by ``write()``)."""
     if interrupted:
         again = f"{prog()} train --out {out} --resume" if out else None
@@ -594,8 +627,10 @@ def _finish(out, interrupted, epochs, accuracy, n_test, dataset, write):
             click.echo(f"wrote {path}")
 
 
-def _train_data_parallel(recipe, out, resume, data_dir, plots, quiet, workers, nnodes,
-                         rdzv_endpoint, timeout, device):
+def _train_data_parallel(recipe: dict[str, Any], out: str | None, resume: bool,
+                         data_dir: str | None, plots: bool, quiet: bool, workers: int | None,
+                         nnodes: int, rdzv_endpoint: str | None, timeout: float,
+                         device: str) -> Report | None:
     """Worker 0's Report of a data-parallel run (None in the other workers under torchrun)."""
     if device == "cuda" and recipe["backend"] != "torch":
         raise click.UsageError("--device cuda runs the PyTorch twin: add --backend torch")
@@ -609,7 +644,7 @@ def _train_data_parallel(recipe, out, resume, data_dir, plots, quiet, workers, n
     return launch(job, workers or 1, nnodes=nnodes, rdzv_endpoint=rdzv_endpoint)
 
 
-def _load_run(path):
+def _load_run(path: str) -> tuple[Checkpoint, Any]:
     """(checkpoint, NumPy model) from a run folder or a checkpoint file, or a clean CLI error."""
     p = Path(path)
     try:
@@ -624,7 +659,7 @@ def _load_run(path):
 @click.option("--dataset", default=None, type=DATASET,
               help="Default: the dataset the run trained on.")
 @click.option("--data-dir", default=None, type=click.Path(exists=True, file_okay=False))
-def evaluate(run, dataset, data_dir):
+def evaluate(run: str, dataset: str | None, data_dir: str | None) -> None:
     """Test loss, accuracy and per-class accuracy of a run folder or checkpoint file."""
     ckpt, model = _load_run(run)
     dataset = dataset or ckpt.meta("recipe", {}).get("dataset")
@@ -637,7 +672,7 @@ def evaluate(run, dataset, data_dir):
     except (ValueError, FileNotFoundError) as e:
         raise click.ClickException(str(e)) from None
     pred = model.predict(X_test)
-    cm = confusion_matrix(data.y_test, pred, data.n_classes)
+    cm = confusion_matrix(data.y_test, pred, data.n_classes)  # type: ignore[arg-type]  # always set
     click.echo(f"{data.name} test set: loss {result['loss']:.4f}, accuracy "
                f"{100 * result['accuracy']:.2f}% ({len(pred):,} examples)")
     for k, name in enumerate(data.classes):
@@ -651,7 +686,7 @@ def evaluate(run, dataset, data_dir):
               help="How many classes to show.")
 @click.option("--resize", is_flag=True,
               help="Resize images that are not the model's input size (otherwise an error).")
-def predict(checkpoint, images, top, resize):
+def predict(checkpoint: str, images: tuple[str, ...], top: int, resize: bool) -> None:
     """Classify images (PNG or .npy) with a trained checkpoint.
 
     A PNG is scaled to 0-1 as the training images were; a .npy file holds pixels (0-255, or
@@ -677,7 +712,8 @@ def predict(checkpoint, images, top, resize):
                        + ", ".join(f"{classes[k]} {100 * p[k]:.1f}%" for k in best) + ")")
 
 
-def _check_range(path, X, trained, pixels):
+def _check_range(path: str, X: np.ndarray, trained: tuple[float, float] | None,
+                 pixels: bool) -> None:
     """A ValueError when the inputs lie outside what the model was trained on (by more than a
     tenth of that range)."""
     low, high = float(X.min()) + 0.0, float(X.max()) + 0.0         # + 0.0: no "-0"
@@ -695,7 +731,7 @@ def _check_range(path, X, trained, pixels):
                      + ("; pixels run from 0 to 255, or 0 to 1" if pixels else ""))
 
 
-def _class_names(dataset, n):
+def _class_names(dataset: str | None, n: int) -> list[str]:
     names = DATASETS.get(dataset or "", {}).get("classes")
     return names if names and len(names) == n else [str(k) for k in range(n)]
 
@@ -721,8 +757,10 @@ def _class_names(dataset, n):
 @click.option("--out", default=None, type=click.Path(file_okay=False), callback=_out_folder,
               help="A folder for compare-losses.png, the three loss curves (none without it).")
 @click.option("--data-dir", default=None, type=click.Path(exists=True, file_okay=False))
-def compare(dataset, epochs, layers, activation, optimizer, lr, momentum, batch_size, seed,
-            device, backends, out, data_dir):
+def compare(dataset: str, epochs: int, layers: list[int] | None, activation: str,
+            optimizer: str, lr: float, momentum: float, batch_size: int, seed: int,
+            device: str, backends: tuple[str, ...], out: str | None,
+            data_dir: str | None) -> None:
     """Train one network in NumPy, PyTorch and MLX from the same weights and batches."""
     _memory_check(layers, batch_size)
     try:
@@ -750,7 +788,7 @@ def compare(dataset, epochs, layers, activation, optimizer, lr, momentum, batch_
 @main.command()
 @click.option("--out", type=click.Path(dir_okay=False), default=None, callback=_out_file,
               help="Also write the picture: .svg, .png or .pdf (needs Graphviz), or .dot (text).")
-def engine(out):
+def engine(out: str | None) -> None:
     """The scalar autograd engine on the lesson's graph: L = relu(a·b + c), a = 2, b = -3, c = 10.
 
     Prints every value and its gradient, the topological order that backward
@@ -781,7 +819,7 @@ def engine(out):
               "they cycle for ever.")
 @click.option("--lr", default=1.0, show_default=True, type=Number(0, 1e6, min_open=True),
               help="Learning rate.")
-def perceptron(gate, epochs, lr):
+def perceptron(gate: str, epochs: int, lr: float) -> None:
     """Rosenblatt's perceptron on a logic gate: AND, OR and NAND converge; XOR cycles for ever."""
     try:
         click.echo(gate_report(gate.lower(), epochs=epochs, lr=lr, progress=True))
@@ -802,7 +840,7 @@ def perceptron(gate, epochs, lr):
               help="Write the whole page into DIR instead of starting a server: every "
                    "view, training live in the browser with handgrad's JavaScript twin. It "
                    "works opened from disk and from any static host, with no network.")
-def playground(host, port, no_browser, export_dir):
+def playground(host: str, port: int, no_browser: bool, export_dir: Path | None) -> None:
     """Start the playground: a local page that trains handgrad's own networks live.
 
     Four views: the playground (data, layers, the decision boundary and every neuron

@@ -9,7 +9,12 @@ out: per-epoch loss, final test accuracy, seconds per epoch and how far each
 backend's final weights are from NumPy's.
 """
 
+from __future__ import annotations
+
 import time
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -20,7 +25,8 @@ from .plot import pyplot, whole_epoch_ticks
 from .twins import backend_names, trainable
 
 
-def run_epoch(model, optimizer, X, y, batches):
+def run_epoch(model: Any, optimizer: Any, X: np.ndarray, y: np.ndarray,
+              batches: Iterable[np.ndarray]) -> tuple[float, float]:
     """Train on each batch of row indices in turn; (mean loss, seconds).
 
     ``model`` and ``optimizer`` are any backend's adapter and optimizer (from
@@ -38,25 +44,27 @@ def run_epoch(model, optimizer, X, y, batches):
     return total / n, time.perf_counter() - start
 
 
-def batch_plan(n, batch_size, epochs, seed):
+def batch_plan(n: int, batch_size: int, epochs: int, seed: int) -> list[list[np.ndarray]]:
     """The mini-batches of every epoch, drawn once so that every backend sees the same ones."""
     rng = np.random.default_rng(seed)
     return [[perm[i:i + batch_size] for i in range(0, n, batch_size)]
             for perm in (rng.permutation(n) for _ in range(epochs))]
 
 
-def compare(dataset="digits", epochs=5, layers=None, activation="relu", lr=0.1,
-            batch_size=32, optimizer="sgd", momentum=0.0, seed=0, device="cpu",
-            backends=None, data_dir=None):
+def compare(dataset: str = "digits", epochs: int = 5, layers: Sequence[int] | None = None,
+            activation: str = "relu", lr: float = 0.1, batch_size: int = 32,
+            optimizer: str = "sgd", momentum: float = 0.0, seed: int = 0, device: str = "cpu",
+            backends: Iterable[str] | None = None,
+            data_dir: str | Path | None = None) -> dict[str, Any]:
     """Train the same network in each backend; returns {backend: result or error}."""
     data = load_dataset(dataset, data_dir=data_dir, seed=seed)
-    sizes = layers or [data.n_features, 256, data.n_classes]
+    sizes = layers or [data.n_features, 256, data.n_classes]  # type: ignore[list-item]  # every dataset here has classes
     if sizes[0] != data.n_features or sizes[-1] != data.n_classes:
         raise ValueError(f"{data.name} needs {data.n_features} inputs and {data.n_classes} "
                          f"outputs; the layers are {sizes}")
     model = MLP(sizes, [activation] * (len(sizes) - 2) + ["softmax"], seed=seed)
     plan = batch_plan(len(data.X_train), batch_size, epochs, seed)
-    results = {}
+    results: dict[str, dict[str, Any]] = {}
     for name in backend_names() if backends is None else backends:
         fresh = MLP.from_spec(model.spec)
         fresh.load_state_dict(model.state_dict())
@@ -82,7 +90,7 @@ def compare(dataset="digits", epochs=5, layers=None, activation="relu", lr=0.1,
             "results": results}
 
 
-def format_table(report):
+def format_table(report: Mapping[str, Any]) -> str:
     results = report["results"]
     epochs = report["epochs"]
     head = f"{'backend':<8}" + "".join(f"{'loss ' + str(e + 1):>11}" for e in range(epochs)) \
@@ -99,7 +107,7 @@ def format_table(report):
     return "\n".join(lines)
 
 
-def plot_losses(report, path):
+def plot_losses(report: Mapping[str, Any], path: str | Path) -> str | Path:
     """One plot of every backend's loss curve."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))

@@ -24,7 +24,7 @@ def load_inputs(path: str | Path, n_features: int, resize: bool = False,
     side = math.isqrt(n_features)
     if path.suffix.lower() == ".npy":
         try:
-            a = np.load(path, allow_pickle=False)
+            a: np.ndarray = np.load(path, allow_pickle=False)
         except (ValueError, OSError) as e:          # an object array, a damaged file
             raise ValueError(f"{path}: not a .npy file of numbers ({e})") from None
         if a.dtype.kind not in "biuf":

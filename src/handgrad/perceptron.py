@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -98,7 +99,8 @@ class Perceptron:
 
     @property
     def weights(self) -> np.ndarray:
-        return self.w.copy()
+        w: np.ndarray = self.w.copy()
+        return w
 
     @property
     def bias(self) -> float:
@@ -195,7 +197,8 @@ class Perceptron:
 
     def decision_function(self, X: ArrayLike) -> np.ndarray:
         """w·x + b for a batch (n, n_inputs) -> (n,)."""
-        return self._check_X(X) @ self.w + self.b
+        z: np.ndarray = self._check_X(X) @ self.w + self.b      # (n,)
+        return z
 
     def predict(self, x: ArrayLike) -> int | np.ndarray:
         """One sample (n_inputs,) -> an int label; a batch (n, n_inputs) -> (n,) labels."""
@@ -332,7 +335,7 @@ def gate_report(gate: str, epochs: int = 1000, lr: float = 1.0, progress: bool =
     return "\n".join(lines)
 
 
-def _progress_bar(progress: bool, total: int):
+def _progress_bar(progress: bool, total: int) -> Any:
     """A tqdm bar over epochs on a terminal (None without ``progress`` or without tqdm)."""
     if not progress:
         return None

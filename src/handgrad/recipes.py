@@ -6,17 +6,21 @@ trains with ``handgrad.train.train``. The command line, the benchmark script
 and the tests all go through it.
 """
 
+from __future__ import annotations
+
 import csv
 import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from . import optim, plot
 from .data import Dataset, Standardizer, load_dataset, train_val_split
 from .history import History
-from .io import load_checkpoint
+from .io import Checkpoint, load_checkpoint
 from .mlp import MLP
 from .train import batch_bounds, train
 from .twins import trainable
@@ -49,9 +53,9 @@ PRESETS = {
 }
 
 
-def resolve(preset=None, **overrides):
+def resolve(preset: str | None = None, **overrides: Any) -> dict[str, Any]:
     """DEFAULTS < PRESETS[preset] < overrides (None means 'not given')."""
-    recipe = dict(DEFAULTS)
+    recipe: dict[str, Any] = dict(DEFAULTS)
     if preset is not None:
         if preset not in PRESETS:
             raise ValueError(f"unknown preset {preset!r}{did_you_mean(preset, PRESETS)}; "
@@ -78,7 +82,7 @@ RESUMABLE = {
 }
 
 
-def _same_setting(key, value):
+def _same_setting(key: str, value: Any) -> Any:
     """A setting's value in one spelling, so that equal settings compare equal."""
     from .data import canonical_name
     from .nn.activations import ACTIVATION_ALIASES
@@ -99,7 +103,7 @@ def _same_setting(key, value):
     return value
 
 
-def saved_settings(ckpt):
+def saved_settings(ckpt: Checkpoint) -> dict[str, Any]:
     """The recipe a checkpoint's run was trained with, its layers read from its spec when the
     recipe left them to the default."""
     recipe = dict(ckpt.meta("recipe", {}))
@@ -108,7 +112,8 @@ def saved_settings(ckpt):
     return recipe
 
 
-def resume_conflicts(saved, asked):
+def resume_conflicts(saved: Mapping[str, Any],
+                     asked: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
     """The settings in ``asked`` that a resumed run may not change from ``saved``, the
     run's own recipe: a list of (name, the run's value, the value asked for).
 
@@ -132,14 +137,15 @@ def resume_conflicts(saved, asked):
     return conflicts
 
 
-def did_you_mean(name, choices):
+def did_you_mean(name: object, choices: Iterable[str]) -> str:
     """' (did you mean 'lesson'?)' for the closest choice, or '' when none is close."""
     from difflib import get_close_matches
     close = get_close_matches(str(name), list(choices), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def load_data(recipe, data_dir=None):
+def load_data(recipe: Mapping[str, Any], data_dir: str | Path | None = None
+              ) -> tuple[Dataset, tuple[Any, Any], tuple[Any, Any], dict[str, Any]]:
     """(dataset, (X_train, y_train), (X_val, y_val), inputs) for a recipe.
 
     ``inputs`` describes the training inputs for the checkpoint: their lowest and highest
@@ -165,7 +171,8 @@ def load_data(recipe, data_dir=None):
     return data, (X, y), (X_val, y_val), inputs
 
 
-def build(recipe, n_features, n_classes, steps_per_epoch):
+def build(recipe: dict[str, Any], n_features: int, n_classes: int | None,
+          steps_per_epoch: int) -> tuple[Any, Any, Any]:
     """(model, optimizer, schedule) for a recipe, on its backend.
 
     What the recipe left to defaults (the layers, the optimizer's momentum, Nesterov and
@@ -198,11 +205,16 @@ class Run:
     history: History
     data: Dataset
     test_accuracy: float
-    notes: list
+    notes: list[str]
 
 
-def run_recipe(recipe, data_dir=None, checkpoint=None, resume=False, verbose=False,
-               progress=False, log=print, callbacks=(), wrap=None, write_checkpoint=True):
+def run_recipe(recipe: Mapping[str, Any], data_dir: str | Path | None = None,
+               checkpoint: str | Path | None = None, resume: bool = False,
+               verbose: bool = False, progress: bool = False,
+               log: Callable[[str], Any] = print,
+               callbacks: Sequence[Callable[[Any, History], Any]] = (),
+               wrap: Callable[[Any, Any, dict[str, Any]], tuple[Any, Any]] | None = None,
+               write_checkpoint: bool = True) -> Run:
     """Train a recipe (continuing the checkpoint when ``resume``); returns a ``Run``.
 
     A resumed run keeps the learning-rate schedule it was planned with: asked for
@@ -245,7 +257,7 @@ def run_recipe(recipe, data_dir=None, checkpoint=None, resume=False, verbose=Fal
     if resume:
         history = ckpt.history()
         model.load_state_dict(ckpt.state)
-        opt.load_state_dict(ckpt.optimizer().state_dict())
+        opt.load_state_dict(ckpt.optimizer().state_dict())  # type: ignore[union-attr]  # train saves it
         model.rng.bit_generator.state = ckpt.meta("rng")
         saved_recipe = ckpt.meta("recipe", {})
         planned = saved_recipe.get("schedule_epochs") or saved_recipe.get("epochs")
@@ -275,12 +287,13 @@ RUN_FILES = ("checkpoint.safetensors", "checkpoint.best.safetensors", "history.c
              "history.json", "curves.png", "confusion.png", "misclassified.png", "first_layer.png")
 
 
-def existing_run_files(out):
+def existing_run_files(out: str | Path) -> list[Path]:
     """The files of an earlier run in the folder ``out`` (empty when there is none)."""
     return [Path(out) / f for f in RUN_FILES if (Path(out) / f).exists()]
 
 
-def write_run(out, model, history, data, plots=True, test_accuracy=None):
+def write_run(out: str | Path, model: Any, history: History, data: Dataset, plots: bool = True,
+              test_accuracy: float | None = None) -> list[str | Path]:
     """history.csv, history.json and the pictures of a run, in the folder ``out``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -292,7 +305,7 @@ def write_run(out, model, history, data, plots=True, test_accuracy=None):
         writer.writerows(rows)
     (out / "history.json").write_text(json.dumps(
         {"epochs": rows, "test_accuracy": test_accuracy}, indent=1))
-    written = [out / "history.csv", out / "history.json"]
+    written: list[str | Path] = [out / "history.csv", out / "history.json"]
     if not plots:
         return written
     pred = np.asarray(model.predict(data.X_test))

@@ -54,7 +54,7 @@ def three_hidden_quadrants(quick: bool = False, seed: int = 0, lr_deep: float = 
              "there "
              "somewhat sooner.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), gridspec_kw={"width_ratios": [1.1, 1, 1]})
         dot_strip(axes[0], {"1 hidden layer": list(one.values()), "3 hidden layers": list(three.values())},
                   [COLORS["relu"], COLORS["tanh"]], "steps to 95 %", log=True)
@@ -140,7 +140,7 @@ def elongated_bowl(quick: bool = False, seed: int = 0, kappas: tuple[float, floa
              "by only about 1 − 1/κ per step; momentum builds speed along the flat direction and its error "
              "shrinks by about 1 − 1/√κ, so its steps grow like √κ.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(12.5, 4.2))
         colors = {"gradient descent": COLORS["sgd"], "heavy ball": COLORS["momentum"],
                   "Nesterov": COLORS["nesterov"],
@@ -233,7 +233,7 @@ def dropout_ensemble(quick: bool = False, seed: int = 0, p: float = 0.5, epochs:
              "average of what the first dropout layer would; through the later ReLUs and the softmax that is "
              "an approximation, close while the network is not too non-linear.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.6))
         dot_strip(a1, {"same label": [100 * a for a in agree]}, [COLORS["relu"]],
                   "images given the same label (%)", said=95, said_label="95 %")
@@ -306,7 +306,7 @@ def normalization_grid(quick: bool = False, seed: int = 0, norms: tuple[str, str
              "weights, "
              "so the scale stops mattering and larger rates become safe.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, axes = plt.subplots(1, len(acc), figsize=(5 * len(acc), 3.4), sharey=True, squeeze=False)
         for ax, (n, v) in zip(axes[0], acc.items()):
             m = 100 * v.mean(axis=0)
@@ -350,7 +350,8 @@ def practical_checks(quick: bool = False, seed: int = 0, tiny_steps: int = 300, 
         before = [layer.W.copy() for layer in model.layers]
         per: list[list[float]] = [[] for _ in model.layers]
 
-        def after(t: int, m: Any, before: list = before, per: list = per) -> None:
+        def after(t: int, m: Any, before: list[np.ndarray] = before,
+                  per: list[list[float]] = per) -> None:
             for i, layer in enumerate(m.layers):
                 per[i].append(float(np.linalg.norm(layer.W - before[i]) / np.linalg.norm(before[i])))
                 before[i][...] = layer.W
@@ -381,7 +382,7 @@ def practical_checks(quick: bool = False, seed: int = 0, tiny_steps: int = 300, 
              "The update-to-weight ratio is lr·‖g‖/‖W‖; near 1e-3 a layer learns without overwriting what it "
              "holds, far above it the updates swamp the weights.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.6))
         dot_strip(a1, {"10 images": final}, [COLORS["relu"]], "loss after the tiny-batch run", log=True)
         threshold_line(a1, 0.01, "0.01")

@@ -11,6 +11,7 @@ import numpy as np
 from ..mlp import MLP
 from ..nn.activations import Tanh, get_activation
 from ..nn.blocks import FFN, SwiGLU
+from ..nn.init import Initializer
 from ..nn.losses import cross_entropy
 from ..optim import Adam, Cosine
 from ..perceptron import GATE_INPUTS, GATES
@@ -23,7 +24,7 @@ from .training import fit, mnist
 LESSON = "by-hand"
 
 
-def scaled_normal(gain: float):
+def scaled_normal(gain: float) -> Initializer:
     """Weights N(0, gain / fan_in): gain = σ²n, 1 for Xavier's variance, 2 for He's."""
     return lambda rng, d_out, d_in: math.sqrt(gain / d_in) * rng.standard_normal((d_out, d_in))
 
@@ -99,7 +100,7 @@ def linear_collapse(quick: bool = False, seed: int = 0, between: str = "identity
              "XOR's corners on the right side. A ReLU between the layers is not linear, so the "
              "product no longer folds into one matrix.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), gridspec_kw={"width_ratios": [1.5, 1, 1]})
         bins = np.linspace(-18, 1, 60)
         axes[0].hist(np.log10(np.maximum(rel, 1e-18)), bins, color=COLORS["linear"],
@@ -181,7 +182,7 @@ def universal_approximation(quick: bool = False, seed: int = 0, widths: tuple[in
              "get shorter; a trained net gets only as close as its optimizer takes it, so past a few "
              "dozen units the training budget, not the width, sets the error.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4))
         for act in acts:
             ws = [w for w in widths if (act, w, seed) in errors]
@@ -286,7 +287,7 @@ def tanh_saturation(quick: bool = False, seed: int = 0, depth: int = 50, width: 
              f"them too, but the weights' own size outweighs the small derivatives (×"
              f"{per_layer['large weights']:.2f} per layer): the lesson's picture needs the first cause.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4))
         zz = z[0]
         a1.plot(zz, d, color=COLORS["tanh"], lw=2, label="tanh'(z) = 1 − tanh²(z)")
@@ -392,7 +393,7 @@ def relu_100_layers(quick: bool = False, seed: int = 0, depth: int = 100, width:
              "gradients ‖dW‖ stay level either way: dW = δᵀa, and the shrinking δ meets an "
              "activation a that shrinks the other way.)")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, ax = plt.subplots(figsize=(8, 4))
         for g, n in norms.items():
             name = f"He, σ²n = {g:g}" if g == gain else f"σ²n = {g:g}" + (" (Xavier)" if g == 1 else "")
@@ -430,7 +431,7 @@ def param_count_131(quick: bool = False, seed: int = 0, sizes: tuple[int, ...] =
     r.why = ("A layer from n to m units holds an (m, n) weight matrix and m biases, m·n + m numbers: "
              "16·4 + 16 = 80 and 3·16 + 3 = 51.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, ax = plt.subplots(figsize=(6, 2.6))
         names = list(per)
         ax.barh(names, [per[k] for k in names], color=[COLORS["relu"] if "weight" in k else COLORS["tanh"]
@@ -500,7 +501,7 @@ def ffn_width(quick: bool = False, seed: int = 0, d: int = 4096, ratio: float = 
              "3 · d · (8d/3) = 8d² weights cost what 2 · d · 4d do — which is why the spec's ~2.7 × "
              "and lesson 1's 4 × describe different FFNs.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, ax = plt.subplots(figsize=(7, 3.2))
         rows = [("GPT-2/3 FFN: 4 × d", 4 * d, 2 * d * 4 * d, COLORS["linear"]),
                 ("lesson 1's LLaMA-7B: 4 × d, 3 matrices", 4 * d, 3 * d * 4 * d, COLORS["said"]),
@@ -575,7 +576,7 @@ def mnist_first_loss(quick: bool = False, seed: int = 0, init: str = "he") -> Re
              "of a size near 1 on MNIST's [0, 1] pixels, which costs a little above log 10, PyTorch's "
              "smaller default init leaves them nearer 0, and unscaled weights make them huge.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, ax = plt.subplots(figsize=(7, 4))
         dot_strip(ax, {f"{'He' if init == 'he' else init} (lesson)": first[init],
                        "PyTorch's default": first["PyTorch's default"],
@@ -685,7 +686,7 @@ def init_variance_factor(quick: bool = False, seed: int = 0, depth: int = 50, wi
              "number overflows float32 past 3.4e38 and float64 past 1.8e308, so NaN by layer 30 needs "
              "a std growing ≈ 19× per layer in float32 (σ²n ≈ 370) and far more in float64.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, ax = plt.subplots(figsize=(8.5, 4.5))
         layers = np.arange(1, depth + 1)
         shades = {small: COLORS["relu"], 1.0: COLORS["nesterov"], large: COLORS["tanh"],
@@ -766,7 +767,7 @@ def he_factor_two(quick: bool = False, seed: int = 0, depth: int = 10, width: in
              "distribution, so E[relu(z)²] = ½ Var(z) = ½ σ²n E[a²]: the factor is σ²n / 2, and only "
              "σ²n = 2 makes it 1.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, ax = plt.subplots(figsize=(6.5, 4))
         dot_strip(ax, {"Xavier: σ²n = 1": halves.values, "He: σ²n = 2": keeps.values},
                   [COLORS["linear"], COLORS["relu"]], "E[a²] ratio per layer (5 seeds)")

@@ -107,7 +107,7 @@ def lr_range_sgd(quick: bool = False, seed: int = 0, rates: tuple[float, ...] = 
              "1 takes 2,000 steps far enough without overshooting, and the lesson's range sits inside "
              "that band; at 1e-3 and below the steps are too short for 2,000 of them to arrive.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, axes = plt.subplots(1, 1 if quick else 2, figsize=(6 if quick else 13, 4), squeeze=False)
         dot_strip(axes[0][0], {f"lr {num(lr)}": [100 * v for v in g.values] for lr, g in gaps.items()},
                   [COLORS["lesson"]] * len(rates), "accuracy minus lr 0.05's (points)")
@@ -164,7 +164,7 @@ def lr_range_adam(quick: bool = False, seed: int = 0, rates: tuple[float, ...] =
              "network to a solution. The lesson's range is the one large transformers train at; a "
              "small MLP wants Adam's usual 1e-3.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, ax = plt.subplots(figsize=(7.5, 4))
         groups = {f"Adam {num(lr)}" + (" (lesson)" if lr in rates else ""): [100 * v for v in gaps[lr].values]
                   for lr in rates_all}
@@ -217,7 +217,7 @@ def diverging_by_step_2(quick: bool = False, seed: int = 0, lr: float = 5.0) -> 
              "— except on seeds whose first gradients are small, where the jump happens a few steps "
              "later.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, ax = plt.subplots(figsize=(7, 4))
         for s, w in runs.items():
             ax.semilogy([0, 1, 2], [w.loss_at(t) if t in w.eval_steps else np.nan for t in (0, 1, 2)],
@@ -285,7 +285,7 @@ def blob_first_loss(quick: bool = False, seed: int = 0, output_scale: float = 1.
              "logits several units apart; an output layer started near zero, or inputs of unit "
              "size, bring the logits back near 0.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, ax = plt.subplots(figsize=(7.5, 4))
         dot_strip(ax, {"He (lesson)": he.values, "output ×0.01": small.values,
                        "standardized inputs": std.values},
@@ -325,7 +325,7 @@ def zero_init_flat(quick: bool = False, seed: int = 0, init: str = "zeros") -> R
              "reaches W1 and W2's gradient aW is 0 too: only the output biases learn, which can "
              "match the class frequencies and nothing more.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, ax = plt.subplots(figsize=(7.5, 4))
         x, z = curves(list(runs.values()))
         _, h = curves([blob_run(s) for s in seeds])
@@ -392,7 +392,7 @@ def three_backends(quick: bool = False, seed: int = 0, nudge: float = 0.0) -> Re
              "kernels, a fused softmax), so they differ in the last bits of each step, and SGD carries "
              "those differences along without letting them grow on this problem.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4))
         styles = {"numpy": ("-", COLORS["relu"]), "torch": ("--", COLORS["tanh"]),
                   "mlx": (":", COLORS["nesterov"])}
@@ -534,7 +534,7 @@ def weight_decay_overfitting(quick: bool = False, seed: int = 0, weight_decay: f
              "does overfit, and only a decay a hundred times larger pulls its weights back enough to narrow "
              "the gap.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.2))
         for wd, color in ((0.0, COLORS["linear"]), (weight_decay, COLORS["relu"])):
             runs = plain if wd == 0 else decayed
@@ -584,7 +584,7 @@ def lr_too_high(quick: bool = False, seed: int = 0, lr: float = 5.0) -> Result:
              "their zero side for every input and stop learning, and what is left bounces around a "
              "poor solution.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, ax = plt.subplots(figsize=(7.5, 4))
         for s, w in runs.items():
             ax.plot(w.eval_steps, 100 * np.array(w.eval_acc), color=COLORS["sigmoid"], alpha=0.6, lw=1,
@@ -635,7 +635,7 @@ def lr_too_low(quick: bool = False, seed: int = 0, lr: float = 1e-5) -> Result:
              "far as one step at 0.05, so 2,000 steps cover less than one step's worth of the "
              "lesson's run.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, ax = plt.subplots(figsize=(7.5, 4))
         x, low = curves(list(runs.values()))
         _, ok = curves([blob_run(s) for s in seeds])
@@ -680,7 +680,7 @@ def width_one(quick: bool = False, seed: int = 0, hidden: int = 1) -> Result:
              "leaves the output to guess one class, 33 %; one that merges two blobs on its zero side "
              "reaches about 67 %.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, ax = plt.subplots(figsize=(7.5, 4))
         dot_strip(ax, {f"{hidden} unit (lesson)": [100 * v for v in acc.values],
                        "16 units": [100 * v for v in wide]},
@@ -740,7 +740,7 @@ def normal_init_blobs(quick: bool = False, seed: int = 0, init: str = "normal") 
              "larger weights also take larger effective steps. The damage grows with depth and fan-in "
              "(784 inputs on MNIST start near 170).")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, ax = plt.subplots(figsize=(7.5, 4))
         x, b = curves(list(bad.values()))
         _, h = curves(list(he.values()))
@@ -801,7 +801,7 @@ def tanh_vs_relu(quick: bool = False, seed: int = 0, act: str = "tanh") -> Resul
              "with depth and with the size of the pre-activations — so 'slower in deep nets' is a "
              "claim about deep nets.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, ax = plt.subplots(figsize=(7.5, 4))
         groups = {"2 layers, He (lesson)": xs(lesson), "2 layers, Xavier": xs(xavier)}
         if deep is not None:
@@ -850,7 +850,7 @@ def mnist_95(quick: bool = False, seed: int = 0, epochs: int = 5, hidden: int = 
              "layer to separate the digits well beyond 95 %; the remaining errors need more epochs or "
              "capacity (the deeper recipe of lesson 4).")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4))
         for s, w in runs.items():
             h = w.history
@@ -887,7 +887,8 @@ class ForgetsToZero:
 
     @property
     def lr(self) -> float:
-        return self.optimizer.lr
+        lr: float = self.optimizer.lr
+        return lr
 
     @lr.setter
     def lr(self, value: float) -> None:
@@ -1017,7 +1018,7 @@ def bug_table(quick: bool = False, seed: int = 0, huge_lr: float = 100.0, tiny_l
              "weights on 784 inputs make logits of size √(784·E[x²])·√256 ≈ 150, so the first loss "
              "is near 150, three times the lesson's 50.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(12.5, 4.3))
         colors = ["black", COLORS["sigmoid"], "#8c564b", COLORS["sgd"], COLORS["tanh"], COLORS["adamw"]]
         for (name, ws), color in zip(runs.items(), colors):

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -23,6 +24,8 @@ from .registry import EXPERIMENTS, get
 from .report import tally_sentence
 from .runner import listing, run
 from .verdicts import ERROR
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 def _ids(ctx: Any, param: Any, values: tuple[str, ...]) -> list[int]:
@@ -74,8 +77,8 @@ def list_() -> None:
     click.echo(listing())
 
 
-def _options(default_out: str) -> Any:
-    def wrap(fn: Any) -> Any:
+def _options(default_out: str) -> Callable[[_F], _F]:
+    def wrap(fn: _F) -> _F:
         fn = click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0),
                           help="First seed of every experiment.")(fn)
         fn = click.option("--quick", is_flag=True,

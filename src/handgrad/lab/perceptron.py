@@ -4,6 +4,8 @@ functions, its initialization test, the three norms, inverted dropout and its MN
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -60,7 +62,7 @@ def perceptron_and_xor(quick: bool = False, seed: int = 0, gate: str = "xor", an
              "every point is right (Novikoff's theorem bounds the mistakes). XOR's corners cannot all be "
              "right for any line, so there is always a mistake to move toward, and the weights cycle.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         from matplotlib.colors import ListedColormap
         fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
         ax = axes[0]
@@ -75,8 +77,8 @@ def perceptron_and_xor(quick: bool = False, seed: int = 0, gate: str = "xor", an
         cmap = ListedColormap([COLORS["relu"], COLORS["sigmoid"]])
         for ax, (name, p, labels) in zip(axes[1:], (("AND", p_and, GATES["and"]),
                                                     (gate.upper(), p_xor, GATES[gate]))):
-            ax.contourf(gx, gy, p.predict(grid).reshape(gx.shape), levels=[-0.5, 0.5, 1.5], cmap=cmap,
-                        alpha=0.2)
+            ax.contourf(gx, gy, p.predict(grid).reshape(gx.shape),  # type: ignore[union-attr]  # a batch
+                        levels=[-0.5, 0.5, 1.5], cmap=cmap, alpha=0.2)
             ax.scatter(X[:, 0], X[:, 1], c=labels, cmap=cmap, vmin=0, vmax=1, s=90, zorder=3)
             ax.set(xticks=[0, 1], yticks=[0, 1],
                    title=f"{name}: {int(np.sum(p.predict(X) == labels))} of 4 right")
@@ -143,7 +145,7 @@ def activation_max_grads(quick: bool = False, seed: int = 0, grid: tuple[float, 
              f"backward signal by at most ¼ (times the weights), so {depth} of them leave the first layers "
              "almost nothing; tanh' and ReLU' reach 1.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, ax = plt.subplots(figsize=(7, 3.8))
         for name in ("sigmoid", "tanh", "relu"):
             act = get_activation(name)
@@ -196,7 +198,7 @@ def gelu_silu_minima(quick: bool = False, seed: int = 0, grid: tuple[float, floa
              "before returning to it: the dip ends where the derivative Φ(x) + xφ(x) (or σ + xσ(1 − σ)) "
              "crosses zero.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, ax = plt.subplots(figsize=(7, 3.8))
         xs = np.linspace(-4, 2, 600)[None, :]
         for name, c in (("gelu", COLORS["gelu"]), ("silu", COLORS["silu"]), ("relu", COLORS["relu"])):
@@ -214,7 +216,7 @@ def gelu_silu_minima(quick: bool = False, seed: int = 0, grid: tuple[float, floa
     return r
 
 
-def init_test(scale, depth: int, width: int, batch: int, seed: int) -> np.ndarray:
+def init_test(scale: Callable[[int], float], depth: int, width: int, batch: int, seed: int) -> np.ndarray:
     """The lesson's test: x ~ N(0, 1) of (batch, width), then ``depth`` times x = relu(x @ W) with a
     fresh W = scale(width) · N(0, 1), no bias; the std after every layer (float64)."""
     rng = np.random.default_rng((seed, 13))
@@ -274,7 +276,7 @@ def init_test_50(quick: bool = False, seed: int = 0, depth: int = 50, width: int
              f"×{per['huge (× 1.0)']:.1f}); fifty of them make 0.113⁵⁰ ≈ 4e-48 and 11.3⁵⁰ ≈ 4e+52. He's "
              "√(2/256) makes the factor 1.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, ax = plt.subplots(figsize=(8, 4.2))
         layers = np.arange(depth + 1)
         colors = [COLORS["relu"], COLORS["sigmoid"], COLORS["nesterov"]]
@@ -339,7 +341,7 @@ def layernorm_rmsnorm(quick: bool = False, seed: int = 0, shift: float = 5.0, ep
              "RMSNorm only divides by √(mean(x²)): the RMS becomes 1, and a row centred at 5 with spread "
              "10 keeps its mean at 5/√(5² + 10²) ≈ 0.45.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, axes = plt.subplots(1, 3, figsize=(12, 3.4), sharey=True)
         x = np.random.default_rng((seed, 14)).standard_normal((4, 768)) * 10 + shift
         ln = NORMS["layer"](768, eps=eps, dtype=np.float64)
@@ -432,7 +434,7 @@ def batchnorm_modes(quick: bool = False, seed: int = 0, shift: float = 5.0, scal
              "enough batches. With one example the batch variance is 0 and x − μ = 0: every input maps to β. "
              "LayerNorm's statistics come from the row itself.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, ax = plt.subplots(figsize=(7, 3.6))
         vals = {"BatchNorm, fresh:\ntraining − inference": fresh,
                 f"BatchNorm after {warmup} batches:\ninference's error on new data": warm,
@@ -489,7 +491,7 @@ def inverted_dropout(quick: bool = False, seed: int = 0, p: float = 0.5, inverte
              "value is (1 − p) · 1/(1 − p) = 1; without the scaling it would be 1 − p, and inference, which "
              "uses every unit, would see activations twice as large as training did.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, ax = plt.subplots(figsize=(7, 3.6))
         y = Dropout(p, rng=np.random.default_rng(seed)).forward(x, training=True)[0]
         ax.hist(y, bins=[-0.25, 0.25, 1.75, 2.25], color=COLORS["relu"], rwidth=0.6)
@@ -575,7 +577,7 @@ def mnist_deep_diagnostics(quick: bool = False, seed: int = 0, epochs: int = 10,
              "around the epoch's trend; the accuracy is an average over 10,000 images and settles much more "
              "tightly, which is why it is the number to compare.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
         ep = np.arange(1, epochs + 1)
         for ax, (vals, name, said, log) in zip(axes, ((last_loss, "loss (last batch)", (0.412, 0.087), True),

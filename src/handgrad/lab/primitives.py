@@ -66,6 +66,7 @@ def half_zero(quick: bool = False, seed: int = 0, bias: float = 0.0) -> Result:
     """The quadrant network's hidden layer at initialization on its 1,000 points: the share of
     activations that are exactly 0 (biases 0, as the lesson initializes them)."""
     seeds = seeds_for(quick, seed)
+    per_unit: Any                     # the first seed's (that is ``seed``): (16,)
     shares, per_unit = [], None
     for s in seeds:
         X, _ = lesson_quadrants(s)
@@ -91,7 +92,7 @@ def half_zero(quick: bool = False, seed: int = 0, bias: float = 0.0) -> Result:
              "exactly 0. Per unit the share varies (it is the fraction of points on one side of a "
              "line), but it averages out to ½.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, ax = plt.subplots(figsize=(7, 3.6))
         ax.bar(np.arange(1, 17), 100 * per_unit, color=COLORS["relu"])
         threshold_line(ax, 50, "half")
@@ -157,7 +158,7 @@ def relu_rescues_depth(quick: bool = False, seed: int = 0, depth: int = 10, widt
              "of them leave the first layers almost no gradient; ReLU passes it on unchanged through "
              "every active unit.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), gridspec_kw={"width_ratios": [1.2, 1, 1]})
         groups = {f"{a}, {d} layers": [100 * v for v in acc[a, d]] for (a, d) in acc}
         dot_strip(axes[0], groups, [COLORS["sigmoid"] if "sigmoid" in k else COLORS["relu"] for k in groups],
@@ -230,7 +231,7 @@ def mse_saturates(quick: bool = False, seed: int = 0, p_wrong: float = 0.99, K: 
              "and when one probability is near 1 all of them are near 0 — the error is large, the "
              "signal to fix it is not.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4))
         a1.semilogy(grid, curve[:, 0], color=COLORS["ce"], label="cross-entropy")
         a1.semilogy(grid, curve[:, 1], color=COLORS["mse"], label="MSE on the softmax")
@@ -290,7 +291,7 @@ def ce_gradient(quick: bool = False, seed: int = 0, loss: str = "cross_entropy",
              "− y_j. "
              "Averaging over the batch divides by B.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, ax = plt.subplots(figsize=(6, 4))
         ax.plot(numeric.ravel(), analytic.ravel(), "o", color=COLORS["relu"], ms=5)
         lim = np.abs(numeric).max() * 1.1
@@ -372,7 +373,7 @@ def backprop_2x(quick: bool = False, seed: int = 0,
              "dL/dx = δW — twice. But nobody needs the gradient of the input, so the first layer skips "
              "its second product, and when that layer holds most of the weights (784 × 256 of the "
              "spec's 235 k) the whole backward pass is barely more than the forward.")
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, ax = plt.subplots(figsize=(8, 3.8))
         names = [arch(s) for s in nets]
         x = np.arange(len(nets))
@@ -431,7 +432,7 @@ def quadrant_first_loss(quick: bool = False, seed: int = 0, output_scale: float 
              "that differ from class to class, which costs more than a uniform guess; only an output "
              "layer started near 0 gives log 4.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, ax = plt.subplots(figsize=(6.5, 4))
         dot_strip(ax, {"He (lesson)": he.values, "output ×0.01": small.values},
                   [COLORS["lesson"], COLORS["variant"]], "first mini-batch loss", said=k,
@@ -479,7 +480,7 @@ def quadrant_95(quick: bool = False, seed: int = 0, lr: float = 0.1) -> Result:
              "easily; what is left after a hundred steps is sharpening the boundary near the axes, "
              "where few points lie.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4))
         for s, w in runs.items():
             k = 10
@@ -564,7 +565,7 @@ def batch_mean(quick: bool = False, seed: int = 0, reduction: str = "mean",
              "noise shrinks, so the norm falls slightly toward the full-batch norm); the sum is B times "
              "the mean, so with a sum the learning rate would have to shrink as the batch grows.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, ax = plt.subplots(figsize=(7, 4))
         ax.loglog(sizes, shown["mean"], "o-", color=COLORS["relu"], label="mean over the batch (handgrad)")
         ax.loglog(sizes, shown["sum"], "s-", color=COLORS["sigmoid"], label="sum of per-example gradients")
@@ -615,7 +616,7 @@ def unit_variance_init_shallow(quick: bool = False, seed: int = 0, steps: int = 
              "signal grows a little through two layers and nothing saturates. Stack eight layers and "
              "the factor compounds (2.8 per layer), so the logits explode and training breaks.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, ax = plt.subplots(figsize=(8, 4))
         groups = {"He": acc["he"].values, "Glorot": acc["glorot"].values, "N(0, 1)": acc["normal"].values,
                   "8 layers, He": deep["he"].values, "8 layers, N(0, 1)": deep["normal"].values}
@@ -680,8 +681,9 @@ def sgd_momentum_adam(quick: bool = False, seed: int = 0, adam_lr: float = 1e-3,
              "weight by about lr per step, so at 1e-3 it crawls where SGD at 0.1 and momentum (whose "
              "velocity makes 0.1 act like 1) stride; at 1e-2 Adam is the fastest.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, ax = plt.subplots(figsize=(8, 4.2))
+        lines: tuple[tuple[dict[str, Any], str, str], ...]
         lines = ((dict(), COLORS["sgd"], "SGD 0.1"),
                  (dict(momentum=0.9), COLORS["momentum"], "momentum 0.9, lr 0.1"),
                  (dict(optimizer="adam", lr=adam_lr), COLORS["adam"], f"Adam {num(adam_lr)}"),
@@ -774,7 +776,7 @@ def momentum_memory(quick: bool = False, seed: int = 0, momentum: float = 0.9, l
              f"1/e, "
              "and the weights sum to 1/(1 − μ) = 10.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, ax = plt.subplots(figsize=(7, 3.6))
         ax.bar(np.arange(1, 31), moves[:30], color=COLORS["momentum"])
         threshold_line(ax, moves[0] / math.e, "1/e of the first")
@@ -884,7 +886,7 @@ def adam_bias_correction(quick: bool = False, seed: int = 0, lr: float = 1e-3, b
              "√(1 − β2ᵗ) stays small for hundreds of steps, so dropping both corrections makes the "
              "early steps larger. The lesson's picture holds for m alone.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, ax = plt.subplots(figsize=(8, 4))
         colors = {"both corrected": COLORS["adam"], "none (MLX's default)": COLORS["momentum"],
                   "only v corrected": COLORS["sgd"]}
@@ -949,7 +951,7 @@ def adam_correction_fades(quick: bool = False, seed: int = 0, at: int = 300, lr:
              "only after about 1,660 steps: β2 = 0.999 remembers a thousand steps, so its bias fades "
              "ten times more slowly than β1's.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, ax = plt.subplots(figsize=(8, 4))
         t = np.arange(1, steps + 1)
         ax.semilogx(t, ratios, color=COLORS["adam"], lw=2, label="uncorrected / corrected update (measured)")
@@ -1016,7 +1018,7 @@ def adamw_decoupled(quick: bool = False, seed: int = 0, noise: tuple[float, floa
              "gradients has it blown up to a full lr-sized step. AdamW shrinks θ by lr·λ·θ outside that "
              "division, so every weight shrinks at the same rate.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, ax = plt.subplots(figsize=(6.5, 3.8))
         x = np.arange(2)
         ax.bar(x - 0.2, 100 * l2, 0.38, color=COLORS["adam"], label="Adam + L2")
@@ -1072,7 +1074,7 @@ def adam_normalizes_steps(quick: bool = False, seed: int = 0, start: tuple[float
              "the valley and crawls along it. Adam divides each coordinate by its own gradient size, "
              "so both move by about lr.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.2))
         gx, gy = np.meshgrid(np.linspace(-0.2, 1.1, 200), np.linspace(-0.4, 1.1, 200))
         a1.contour(gx, gy, gx ** 2 + 10 * gy ** 2, levels=np.geomspace(0.01, 12, 14), colors="0.8",
@@ -1115,7 +1117,8 @@ def autograd_three_ways(quick: bool = False, seed: int = 0, eps: float = 1e-6, n
     got = np.array([a.grad, b.grad, c.grad])
 
     def f(x: np.ndarray) -> float:
-        return max(0.0, x[0] * x[1] + x[2])
+        L: float = max(0.0, x[0] * x[1] + x[2])
+        return L
 
     x0 = np.array([2.0, -3.0, 10.0])
     numeric = np.array([(f(x0 + eps * e) - f(x0 - eps * e)) / (2 * eps) for e in np.eye(3)])
@@ -1164,7 +1167,7 @@ def autograd_three_ways(quick: bool = False, seed: int = 0, eps: float = 1e-6, n
              "An engine that records each operation's parents and local rule, and visits the nodes in "
              "reverse topological order, multiplies exactly these local derivatives.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 3.6), gridspec_kw={"width_ratios": [1.6, 1]})
         place: dict[str, tuple[float, float, Any]] = {
             "a": (0, 2, a), "b": (0, 1, b), "c": (0, 0, c), "d = a·b": (1, 1.5, d), "e = d + c": (2, 1, e),
@@ -1238,7 +1241,7 @@ def softmax_stable(quick: bool = False, seed: int = 0,
              "Subtracting the maximum leaves exponents ≤ 0, so every e^z is in (0, 1], and the ratio "
              "is unchanged: softmax(z) = softmax(z − max z).")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, ax = plt.subplots(figsize=(6.5, 3.8))
         ax.bar(range(3), stable, color=COLORS["relu"])
         for i, (p, ex) in enumerate(zip(stable, expected)):

@@ -95,7 +95,7 @@ def n01_variance(quick: bool = False, seed: int = 0, width: int = 256, he_gain: 
              "layer 5. A variance of 10¹² is a standard deviation of 10⁶, and the gradients grow as the "
              "weights do — 10¹⁰-ish, still 28 orders of magnitude below overflow.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, ax = plt.subplots(figsize=(7.5, 4))
         layers = np.arange(1, 6)
         for act, c, name in (("linear", COLORS["linear"], "N(0, 1), linear"),
@@ -178,7 +178,7 @@ def xor_2_4_1(quick: bool = False, seed: int = 0, steps: int = 5000, hidden: int
              "as a test, it fails a fair share of the time. More units, or tanh (never exactly flat), make "
              "that rare.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, ax = plt.subplots(figsize=(7, 3.8))
         shares = [lesson, *variants.values()]
         names = [f"2 → {hidden} → 1 ReLU\n(lesson)", "2 → 8 → 1 ReLU",
@@ -248,7 +248,7 @@ def memory_table(quick: bool = False, seed: int = 0, sizes: tuple[int, ...] = (7
              "128 short, and its gradient row, weights + biases, carries the same slip (234,624 + 394 = "
              "235,018).")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, ax = plt.subplots(figsize=(8, 3.2))
         names = list(said)
         y = np.arange(len(names))

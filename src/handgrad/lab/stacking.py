@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..mlp import MLP
+from ..nn.init import Initializer
 from .pictures import COLORS, boundary
 from .registry import experiment
 from .result import Result, at_least, between, pct
@@ -32,7 +35,7 @@ def param_count_33(quick: bool = False, seed: int = 0, hidden: int = 8) -> Resul
     r.found = f"handgrad allocates {total} numbers: " + " + ".join(str(v) for v in per.values()) + "."
     r.why = "8 units × 2 inputs + 8 biases, then 1 output × 8 inputs + 1 bias: 16 + 8 + 8 + 1."
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, ax = plt.subplots(figsize=(6, 2.4))
         names = list(per)
         ax.barh(names, [per[k] for k in names], color=[COLORS["relu"] if "weight" in k else COLORS["tanh"]
@@ -47,7 +50,7 @@ def param_count_33(quick: bool = False, seed: int = 0, hidden: int = 8) -> Resul
     return r
 
 
-def small_init(scale: float):
+def small_init(scale: float) -> Initializer:
     return lambda rng, d_out, d_in: scale * rng.standard_normal((d_out, d_in))
 
 
@@ -78,7 +81,7 @@ def noisy_xor_plateau(quick: bool = False, seed: int = 0, steps: int = 1000, lr:
     from small weights N(0, 0.1²)."""
     chosen = list(range(seed, seed + seeds)) if seeds else seeds_for(quick, seed)
 
-    def runs(scale: float) -> list:
+    def runs(scale: float) -> list[tuple[MLP, Any, float, np.ndarray, np.ndarray]]:
         out = []
         for s in chosen:
             X, y = noisy_xor(s)
@@ -117,7 +120,7 @@ def noisy_xor_plateau(quick: bool = False, seed: int = 0, steps: int = 1000, lr:
              "the symmetry before the loss drops: the plateau the lesson describes is a property of "
              "the start, not of XOR.")
 
-    def draw(plt):
+    def draw(plt: Any) -> Any:
         fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), gridspec_kw={"width_ratios": [1.4, 1, 1]})
         curves = ((lesson, COLORS["relu"], "He init"), (small, COLORS["tanh"], "N(0, 0.1²) init"))
         for runs_, c, name in curves:

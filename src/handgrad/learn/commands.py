@@ -9,21 +9,28 @@
 a user can cause is one line (exit 1, or 2 for a bad command line).
 """
 
+from __future__ import annotations
+
 import math
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
 from ..io import unwritable
-from .checking import PASSED
+from .checking import PASSED, Verdict
 from .exercises import all_exercises, get
 from .grade import GradeError, grade, summary_lines
+from .registry import Exercise
 from .runtime import Limits
 from .watch import Watch, hints_text, listing
 from .workspace import DEFAULT_DIR, Workspace, WorkspaceError
 
+_F = TypeVar("_F", bound=Callable[..., Any])
 
-def _workspace(directory):
+
+def _workspace(directory: Path | None) -> Workspace:
     if directory is None:            # `handgrad learn --dir DIR list`: the group's --dir
         directory = click.get_current_context().meta.get("handgrad.learn.dir")
     try:
@@ -35,7 +42,7 @@ def _workspace(directory):
     return ws
 
 
-def _exercise(ctx, param, value):
+def _exercise(ctx: click.Context, param: click.Parameter, value: str | None) -> Exercise | None:
     if value is None:
         return None
     try:
@@ -44,18 +51,19 @@ def _exercise(ctx, param, value):
         raise click.BadParameter(e.args[0]) from None
 
 
-def _exercises(ctx, param, values):
+def _exercises(ctx: click.Context, param: click.Parameter,
+               values: tuple[str, ...]) -> list[Exercise | None]:
     return [_exercise(ctx, param, v) for v in values]
 
 
-def _seconds(ctx, param, value):
+def _seconds(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
     """A time limit: a finite number of seconds (click's FloatRange lets NaN and infinity in)."""
     if value is not None and not math.isfinite(value):
         raise click.BadParameter(f"expected a finite number of seconds; got {value}")
     return value
 
 
-def _dir_option(fn):
+def _dir_option(fn: _F) -> _F:
     return click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
                         default=None, help="The workspace [default: the one the current folder "
                                            "is in].")(fn)
@@ -66,7 +74,7 @@ def _dir_option(fn):
 @click.option("--start", default=None, callback=_exercise, metavar="ID",
               help="Open this exercise first (a name like softmax-stable, or a number).")
 @click.pass_context
-def learn(ctx, directory, start):
+def learn(ctx: click.Context, directory: Path | None, start: Exercise | None) -> None:
     """Exercises for every problem the lessons pose, with hints and a checker.
 
     Without a command: the watch mode. It checks the current exercise every time you save
@@ -83,7 +91,7 @@ def learn(ctx, directory, start):
 @learn.command()
 @click.argument("directory", required=False, default=DEFAULT_DIR,
                 type=click.Path(file_okay=False, path_type=Path))
-def init(directory):
+def init(directory: Path) -> None:
     """Write a workspace in DIRECTORY (default: handgrad-exercises): one file per exercise and a
     README. Files that are already there are kept as they are."""
     try:
@@ -99,7 +107,7 @@ def init(directory):
 
 @learn.command(name="list")
 @_dir_option
-def list_(directory):
+def list_(directory: Path | None) -> None:
     """Every exercise, its lesson and where you are (✓ done, ~ changed since it passed)."""
     ws = _workspace(directory)
     click.echo(listing(ws, ws.first_unfinished()))
@@ -112,7 +120,8 @@ def list_(directory):
 @click.option("--timeout", type=click.FloatRange(0, min_open=True), default=None, callback=_seconds,
               help="Seconds your code may run per exercise [each exercise's own: 10 to 40].")
 @_dir_option
-def check(ids, every, timeout, directory):
+def check(ids: list[Exercise], every: bool, timeout: float | None,
+          directory: Path | None) -> None:
     """Check the exercises IDS (names or numbers); exit status 0 when all pass, 1 otherwise."""
     if not ids and not every:
         raise click.UsageError("name the exercises to check (e.g. `handgrad learn check relu 8`), "
@@ -129,7 +138,7 @@ def check(ids, every, timeout, directory):
     raise SystemExit(0 if passed == len(todo) else 1)
 
 
-def run(ws, ex, timeout):
+def run(ws: Workspace, ex: Exercise, timeout: float | None) -> Verdict:
     from .checking import run_check
     verdict = run_check(ex, ws.path(ex), limits=Limits(seconds=timeout or ex.seconds))
     try:
@@ -142,7 +151,7 @@ def run(ws, ex, timeout):
 @learn.command()
 @click.argument("exercise", callback=_exercise, metavar="ID")
 @_dir_option
-def hint(exercise, directory):
+def hint(exercise: Exercise, directory: Path | None) -> None:
     """The next hint for exercise ID (the ones shown before come first)."""
     ws = _workspace(directory)
     click.echo(hints_text(exercise, ws.next_hint(exercise)))
@@ -154,7 +163,7 @@ def hint(exercise, directory):
               help="Show it before yours passes: it goes into the exercise's file, and yours is "
                    "kept beside it as NN-ID.mine.py.")
 @_dir_option
-def solution(exercise, force, directory):
+def solution(exercise: Exercise, force: bool, directory: Path | None) -> None:
     """Our solution to exercise ID, once yours passes (or with --force)."""
     ws = _workspace(directory)
     if force:
@@ -176,7 +185,7 @@ def solution(exercise, force, directory):
 @learn.command()
 @click.argument("exercise", callback=_exercise, metavar="ID")
 @_dir_option
-def reset(exercise, directory):
+def reset(exercise: Exercise, directory: Path | None) -> None:
     """Start exercise ID again from its template; your version is kept beside it."""
     ws = _workspace(directory)
     try:
@@ -204,7 +213,8 @@ def reset(exercise, directory):
 @click.option("--no-bwrap", is_flag=True,
               help="Do not use bubblewrap even where it works (limits and the audit hook only).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def grade_(submissions, out, json_path, jobs, timeout, memory_mb, only, no_bwrap, quiet):
+def grade_(submissions: Path, out: Path, json_path: Path | None, jobs: int, timeout: float | None,
+           memory_mb: int, only: str | None, no_bwrap: bool, quiet: bool) -> None:
     """Grade SUBMISSIONS, a folder with one workspace per student, into a CSV and a JSON."""
     chosen = None
     if only is not None:

@@ -20,6 +20,8 @@ This file imports the standard library and NumPy only, never handgrad: a sandbox
 handgrad altogether. The same ``Handler`` serves a notebook's ``check`` in-process.
 """
 
+from __future__ import annotations
+
 import base64
 import json
 import math
@@ -28,6 +30,11 @@ import os
 import struct
 import sys
 import traceback
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, NoReturn
 
 HEADER = struct.Struct(">Q")
 MAX_FRAME = 256 << 20            # the largest message either side accepts (256 MiB)
@@ -40,7 +47,7 @@ UNARY_OPS = {"neg": operator.neg}
 
 # --- the wire format ---------------------------------------------------------------------
 
-def to_wire(value, keep, depth=0):
+def to_wire(value: Any, keep: Callable[[Any], Any], depth: int = 0) -> Any:
     """``value`` as JSON-able data; ``keep(obj)`` makes the handle of anything that is not."""
     import numpy as np
     if value is None or isinstance(value, (bool, str)):
@@ -67,7 +74,7 @@ def to_wire(value, keep, depth=0):
     return keep(value)
 
 
-def from_wire(data, on_handle, depth=0):
+def from_wire(data: Any, on_handle: Callable[[dict[str, Any]], Any], depth: int = 0) -> Any:
     """The value ``data`` encodes; ``on_handle(message)`` turns a handle into an object."""
     import numpy as np
     if depth > MAX_DEPTH + 2:
@@ -101,7 +108,7 @@ def from_wire(data, on_handle, depth=0):
     raise ValueError("unknown value in a message")
 
 
-def write_frame(fd, message):
+def write_frame(fd: int, message: Any) -> None:
     """Send one message: its length, then its JSON."""
     body = json.dumps(message, separators=(",", ":")).encode()
     view = memoryview(HEADER.pack(len(body)) + body)
@@ -109,7 +116,7 @@ def write_frame(fd, message):
         view = view[os.write(fd, view):]
 
 
-def read_exactly(fd, n):
+def read_exactly(fd: int, n: int) -> bytes | None:
     chunks, got = [], 0
     while got < n:
         chunk = os.read(fd, min(n - got, 1 << 20))
@@ -120,7 +127,7 @@ def read_exactly(fd, n):
     return b"".join(chunks)
 
 
-def read_frame(fd):
+def read_frame(fd: int) -> Any:
     """One message, or None at the end of the stream."""
     head = read_exactly(fd, HEADER.size)
     if head is None:
@@ -134,7 +141,7 @@ def read_frame(fd):
 
 # --- what went wrong, in the learner's terms ---------------------------------------------
 
-def _where(exc, files):
+def _where(exc: BaseException, files: set[str]) -> str:
     """The learner's last line in the traceback: 'name.py, line N: code', or ''."""
     import linecache
     found = ""
@@ -148,7 +155,7 @@ def _where(exc, files):
     return found
 
 
-def describe_error(exc, files):
+def describe_error(exc: BaseException, files: set[str]) -> dict[str, Any]:
     """The message the checker shows for an exception raised by the learner's code."""
     if isinstance(exc, SyntaxError):                  # IndentationError too
         caret = ""
@@ -176,7 +183,7 @@ def describe_error(exc, files):
             "where": _where(exc, files)}
 
 
-def safe_repr(obj):
+def safe_repr(obj: object) -> str:
     try:
         text = repr(obj)
     except Exception:
@@ -189,27 +196,27 @@ def safe_repr(obj):
 class Handler:
     """Answers the checker's requests: objects live here, the checker holds their ids."""
 
-    def __init__(self):
-        self.objects = {}
-        self.files = set()              # the learner's files, to find their lines in tracebacks
+    def __init__(self) -> None:
+        self.objects: dict[int, Any] = {}
+        self.files: set[str] = set()    # the learner's files, to find their lines in tracebacks
         self.next_id = 1
 
-    def keep(self, obj):
+    def keep(self, obj: Any) -> dict[str, Any]:
         ident = self.next_id
         self.next_id += 1
         self.objects[ident] = obj
         return {"$obj": ident, "type": type(obj).__name__, "repr": safe_repr(obj)}
 
-    def lookup(self, message):
+    def lookup(self, message: dict[str, Any]) -> Any:
         ident = message.get("$ref", message.get("$obj"))
         if ident not in self.objects:
             raise ValueError(f"no object with id {ident!r}")
         return self.objects[ident]
 
-    def decode(self, data):
+    def decode(self, data: Any) -> Any:
         return from_wire(data, self.lookup)
 
-    def handle(self, request):
+    def handle(self, request: dict[str, Any]) -> dict[str, Any]:
         """One request in, one answer out: {"ok": value} or {"error": {...}}."""
         try:
             value = self.dispatch(request)
@@ -221,7 +228,7 @@ class Handler:
                 raise
             return {"error": describe_error(exc, self.files)}
 
-    def dispatch(self, r):
+    def dispatch(self, r: dict[str, Any]) -> Any:
         op = r["op"]
         if op == "load":
             return self.load(r["path"])
@@ -253,7 +260,7 @@ class Handler:
             return None
         raise ValueError(f"unknown request {op!r}")
 
-    def load(self, path):
+    def load(self, path: str) -> Kept:
         """Run the learner's file as a fresh module, compiled from its source every time: a
         cached .pyc could be stale when a file is saved twice within a second at one size."""
         import types
@@ -272,7 +279,7 @@ class Handler:
 class Kept:
     """A value to answer with as a handle, even when it could go as data."""
 
-    def __init__(self, value):
+    def __init__(self, value: Any) -> None:
         self.value = value
 
 
@@ -289,11 +296,11 @@ WRITE_EVENTS = {"os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "o
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 
 
-def _inside(path, roots):
+def _inside(path: str, roots: list[str]) -> bool:
     return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
 
 
-def install_guard(config, report):
+def install_guard(config: dict[str, Any], report: Callable[[str], Any]) -> None:
     """An audit hook that refuses what an exercise never needs; ``report`` hears each refusal."""
     strict = config.get("strict", False)
     workspace = os.path.realpath(config["workspace"])
@@ -301,22 +308,22 @@ def install_guard(config, report):
         workspace, "/dev/null", "/dev/urandom", "/dev/zero"]
     hidden = [os.path.realpath(p) for p in config.get("hidden", [])]
     me = os.getpid()
-    told = set()
+    told: set[str] = set()
 
-    def refuse(what):
+    def refuse(what: str) -> NoReturn:
         if what not in told:
             told.add(what)
             report(what)
         raise PermissionError(f"not allowed while your exercise is checked: {what}")
 
-    def path_of(arg):
+    def path_of(arg: object) -> str | None:
         if isinstance(arg, bytes):
             arg = os.fsdecode(arg)
         if not isinstance(arg, str):
             return None                                        # a file descriptor
         return os.path.realpath(arg if os.path.isabs(arg) else os.path.join(os.getcwd(), arg))
 
-    def hook(event, args):
+    def hook(event: str, args: tuple[Any, ...]) -> None:
         if event in PROCESS_EVENTS:
             refuse(f"tried to start another process ({event})")
         if event in ("os.kill", "os.killpg", "signal.pthread_kill") and args and args[0] != me:
@@ -355,7 +362,7 @@ def install_guard(config, report):
     sys.addaudithook(hook)
 
 
-def limit_resources(config):
+def limit_resources(config: dict[str, Any]) -> None:
     import resource
     memory = int(config.get("memory_mb", 2048)) << 20
     cpu = int(config.get("cpu_seconds", 60))
@@ -373,7 +380,7 @@ def limit_resources(config):
             resource.setrlimit(limit, (value, hard))
 
 
-def no_more_processes():
+def no_more_processes() -> None:
     """RLIMIT_NPROC at 0: fork and clone fail (for a user other than root, or in a user
     namespace such as bubblewrap's); the audit hook covers the rest."""
     import resource
@@ -383,14 +390,14 @@ def no_more_processes():
         pass
 
 
-def main(argv):
+def main(argv: list[str]) -> int:
     config = json.loads(argv[1])
     limit_resources(config)
     chan_in, chan_out = os.dup(0), os.dup(1)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)                     # input() in the learner's code sees an empty stdin
     os.dup2(2, 1)                           # print() goes where the checker collects output
-    sys.stdout.reconfigure(line_buffering=True)
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # a TextIOWrapper
     import faulthandler
     faulthandler.enable()                   # a crash prints the Python line it happened on
     import numpy  # noqa: F401  (loaded before the limits on processes: BLAS may start threads)

@@ -67,6 +67,11 @@ class Remote:
     """A learner's object, living in the learner's process; this side holds its id."""
 
     __slots__ = ("_ident", "_label", "_session", "_text", "_type")
+    _session: Session
+    _ident: int
+    _type: str
+    _text: str
+    _label: str
 
     def __init__(self, session: Session, ident: int, type_name: str, text: str, label: str) -> None:
         for k, v in (("_session", session), ("_ident", ident), ("_type", type_name),
@@ -172,22 +177,25 @@ class Session:
         return bool(self.request("has", f"looking for {name}", obj=obj, name=name))
 
     def load(self, path: Path) -> Remote:
-        return self.request("load", f"importing {path.name}", path.name,
-                            path=self.path_inside(path))
+        module: Remote = self.request("load", f"importing {path.name}", path.name,
+                                      path=self.path_inside(path))
+        return module
 
     def path_inside(self, path: Path) -> str:
         return str(path)
 
     def put(self, value: Any) -> Remote:
         """Place ``value`` in the learner's process; the handle lets the checker look again."""
-        return self.request("put", "placing a value", describe(value), value=value)
+        placed: Remote = self.request("put", "placing a value", describe(value), value=value)
+        return placed
 
     def fetch(self, obj: Remote) -> Any:
         return self.request("fetch", f"reading {obj._label}", obj=obj)
 
     def code(self, source: str) -> Remote:
         """A function of the checker's (its source), made in the learner's process."""
-        return self.request("code", "making a test function", "f", source=source)
+        function: Remote = self.request("code", "making a test function", "f", source=source)
+        return function
 
     def output(self, lines: int = 20) -> str:
         return ""
@@ -212,7 +220,8 @@ class LocalSession(Session):
     def namespace(self, names: dict[str, Any]) -> Remote:
         """A module-like handle on a notebook's objects."""
         ident = self.handler.keep(SimpleNamespace(**names))["$obj"]
-        return self.request("namespace", "reading your code", "your code", ident=ident)
+        code: Remote = self.request("namespace", "reading your code", "your code", ident=ident)
+        return code
 
 
 class ProcessSession(Session):

@@ -14,7 +14,7 @@ import os
 import select
 import sys
 import time
-from typing import IO
+from typing import IO, Any
 
 from .checking import PASSED, Verdict, run_check
 from .exercises import all_exercises
@@ -56,7 +56,7 @@ class Keys:
 
     def __init__(self, stream: IO[str]) -> None:
         self.fd: int | None = None
-        self.saved: list | None = None
+        self.saved: list[Any] | None = None
         try:
             fd = stream.fileno()
         except (AttributeError, ValueError, OSError):

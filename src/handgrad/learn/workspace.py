@@ -145,7 +145,7 @@ class Workspace:
     def _load(self) -> dict[str, Any]:
         path = self.root / STATE
         try:
-            state = json.loads(path.read_text(encoding="utf-8"))
+            state: object = json.loads(path.read_text(encoding="utf-8"))
             if not isinstance(state, dict) or not isinstance(state.get("done"), dict):
                 raise ValueError("not a state file")
         except FileNotFoundError:

@@ -1723,7 +1723,7 @@ RECALL: dict[str, tuple[str, Any, Any, dict[str, str]]] = {
 }
 
 
-def recall_template(questions: dict) -> str:
+def recall_template(questions: dict[str, tuple[str, Any, Any, dict[str, str]]]) -> str:
     """The answer sheet: each question as a comment, its constant below it."""
     lines = []
     for name, (question, options, _, _) in questions.items():
@@ -1737,7 +1737,7 @@ def recall_template(questions: dict) -> str:
     return "\n".join(lines)
 
 
-def recall_solution(questions: dict) -> str:
+def recall_solution(questions: dict[str, tuple[str, Any, Any, dict[str, str]]]) -> str:
     text = recall_template(questions)
     for name, (_, options, correct, _) in questions.items():
         if options:
@@ -1748,7 +1748,7 @@ def recall_solution(questions: dict) -> str:
     return text
 
 
-def check_recall(L: Learner, questions: dict) -> None:
+def check_recall(L: Learner, questions: dict[str, tuple[str, Any, Any, dict[str, str]]]) -> None:
     for name, (question, options, correct, why) in questions.items():
         answer = L.answer(name)
         if options:

@@ -50,7 +50,8 @@ def grads_of(model: MLP, X: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
 
 def softmax_rows(z: np.ndarray) -> np.ndarray:
     e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
+    p: np.ndarray = e / e.sum(axis=-1, keepdims=True)
+    return p
 
 
 def mistaken_backward(X: np.ndarray, y: np.ndarray, Ws: list[np.ndarray], bs: list[np.ndarray],

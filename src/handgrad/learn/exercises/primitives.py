@@ -128,10 +128,11 @@ def problem(seed: int, steps: int = 6, scale: float = 1.0) -> tuple[dict[str, np
     return start, grads
 
 
-def check_optimizer(L: Learner, class_name: str, kwargs: dict[str, Any], expected: list[dict],
+def check_optimizer(L: Learner, class_name: str, kwargs: dict[str, Any],
+                    expected: list[dict[str, np.ndarray]],
                     start: dict[str, np.ndarray], grads: list[dict[str, np.ndarray]],
-                    mistakes: dict[str, tuple[list[dict], str]], what: str,
-                    also_right: tuple[list[dict], str] | None = None) -> None:
+                    mistakes: dict[str, tuple[list[dict[str, np.ndarray]], str]], what: str,
+                    also_right: tuple[list[dict[str, np.ndarray]], str] | None = None) -> None:
     """Run the learner's optimizer step by step against ``expected``; name ``mistakes``."""
     Opt = L.fn(class_name)
     opt = Opt(**kwargs)
@@ -217,11 +218,11 @@ def check_momentum(L: Learner) -> None:
     start, grads = problem(12)
     lr, mu = 0.1, 0.9
 
-    def ema(p: np.ndarray, g: np.ndarray, s: dict, t: int) -> None:
+    def ema(p: np.ndarray, g: np.ndarray, s: dict[str, Any], t: int) -> None:
         s["v"] = mu * s.get("v", 0) + (1 - mu) * g
         p -= lr * s["v"]
 
-    def inside(p: np.ndarray, g: np.ndarray, s: dict, t: int) -> None:
+    def inside(p: np.ndarray, g: np.ndarray, s: dict[str, Any], t: int) -> None:
         s["v"] = mu * s.get("v", 0) + lr * g
         p -= lr * s["v"]
 
@@ -240,9 +241,9 @@ def check_momentum(L: Learner) -> None:
 def adam_by_hand(lr: float, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8, *,
                  correct: bool = True, eps_inside: bool = False, square: bool = True,
                  t0: int = 0, l2: float = 0.0, decay: float = 0.0
-                 ) -> Callable[[np.ndarray, np.ndarray, dict, int], None]:
+                 ) -> Callable[[np.ndarray, np.ndarray, dict[str, Any], int], None]:
     """One Adam update with one known mistake switched on (the defaults are right)."""
-    def update(p: np.ndarray, g: np.ndarray, s: dict, t: int) -> None:
+    def update(p: np.ndarray, g: np.ndarray, s: dict[str, Any], t: int) -> None:
         t = t - t0
         g = g + l2 * p
         if decay:
@@ -380,7 +381,7 @@ def check_adamw(L: Learner) -> None:
     start, grads = problem(15)
     adam = adam_by_hand(lr)
 
-    def decay_after(p: np.ndarray, g: np.ndarray, s: dict, t: int) -> None:
+    def decay_after(p: np.ndarray, g: np.ndarray, s: dict[str, Any], t: int) -> None:
         adam(p, g, s, t)
         p -= lr * wd * p                       # the lesson's order: after the Adam step
 
@@ -509,7 +510,7 @@ class Flawed:
     engine would give: "assign" (= instead of +=), "swap-mul" (d(ab)/da taken as a),
     "no-topo" (each node passes its gradient on as soon as it is reached, depth first)."""
 
-    def __init__(self, data: float, parents: tuple = (), flaw: str = "") -> None:
+    def __init__(self, data: float, parents: tuple[Flawed, ...] = (), flaw: str = "") -> None:
         self.data, self.grad, self.parents, self.flaw = float(data), 0.0, parents, flaw
         self.step: Callable[[], None] = lambda: None
 
