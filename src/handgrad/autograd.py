@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
@@ -110,7 +110,7 @@ class Tensor:
         return self.data
 
     def item(self) -> float:
-        return self.data.item()
+        return cast(float, self.data.item())
 
     # --- elementwise arithmetic, broadcasting -------------------------------------------
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -392,7 +392,7 @@ class BaseMLP(ScikitLearnLayout, BaseEstimator):
     def _output(self, X: Any) -> np.ndarray:
         """The output layer's activations (n, n_outputs) in evaluation mode; μ for Poisson."""
         out = self.model_._predict_output(X)                 # (n, n_outputs), nothing cached
-        return np.exp(out) if self.out_activation_ == "exp" else out
+        return cast(np.ndarray, np.exp(out) if self.out_activation_ == "exp" else out)
 
     def _validated_output(self, X: Any) -> np.ndarray:
         check_is_fitted(self)
