@@ -144,7 +144,8 @@ def _output_loss(activation: Activation, loss: str | None = None) -> str:
     return loss
 
 
-def layer_plan(spec: dict[str, Any]) -> tuple[str, list[tuple[Any, ...]]]:
+def layer_plan(spec: dict[str, Any]
+               ) -> tuple[str, list[tuple[int, int, ActivationSpec, str | None, float, bool]]]:
     """(loss, [(n_in, n_out, activation, norm, dropout, bias) per layer]) from a spec.
 
     The twins build themselves from this. A softmax or sigmoid output is listed
