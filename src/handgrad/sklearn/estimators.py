@@ -20,7 +20,7 @@ from .names import parameter_constraints
 from .randomness import Draws, HandgradDraws
 
 
-class MLPClassifier(ClassifierMixin, BaseMLP):  # type: ignore[misc]  # scikit-learn ships no types
+class MLPClassifier(ClassifierMixin, BaseMLP):  # type: ignore[misc, unused-ignore]  # sklearn has no types
     """A multi-layer perceptron classifier, scikit-learn's ``MLPClassifier`` on handgrad.
 
     The output is a softmax over the classes (multiclass), one sigmoid unit (two
@@ -81,7 +81,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):  # type: ignore[misc]  # scikit-l
                  self._label_binarizer.inverse_transform(Y.ravel() if Y.shape[1] == 1 else Y))
         return float(accuracy_score(truth, self._labels(out), sample_weight=w))
 
-    @available_if(lambda est: est._check_solver())  # type: ignore[untyped-decorator]  # sklearn has no types
+    # scikit-learn ships no types, so under --strict its decorator is untyped
+    @available_if(lambda est: est._check_solver())  # type: ignore[untyped-decorator, unused-ignore]
     def partial_fit(self, X: MatrixLike, y: ArrayLike, sample_weight: ArrayLike | None = None,
                     classes: ArrayLike | None = None) -> MLPClassifier:
         """One epoch over (X, y); the first call needs ``classes``: every label there will be."""
@@ -131,7 +132,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):  # type: ignore[misc]  # scikit-l
         return tags
 
 
-class MLPRegressor(RegressorMixin, BaseMLP):  # type: ignore[misc]  # scikit-learn ships no types
+class MLPRegressor(RegressorMixin, BaseMLP):  # type: ignore[misc, unused-ignore]  # sklearn has no types
     """A multi-layer perceptron regressor, scikit-learn's ``MLPRegressor`` on handgrad.
 
     ``loss="squared_error"``: an identity output and half the squared error;
@@ -198,7 +199,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):  # type: ignore[misc]  # scikit-lea
         return float(r2_score(Y.ravel() if Y.shape[1] == 1 else Y,
                         out.ravel() if out.shape[1] == 1 else out, sample_weight=w))
 
-    @available_if(lambda est: est._check_solver())  # type: ignore[untyped-decorator]  # sklearn has no types
+    # scikit-learn ships no types, so under --strict its decorator is untyped
+    @available_if(lambda est: est._check_solver())  # type: ignore[untyped-decorator, unused-ignore]
     def partial_fit(self, X: MatrixLike, y: ArrayLike,
                     sample_weight: ArrayLike | None = None) -> MLPRegressor:
         """One epoch over (X, y), continuing from the current weights."""
