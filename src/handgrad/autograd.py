@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
@@ -46,7 +46,8 @@ from .engine.value import topological_order
 from .nn.init import InitMethod, as_generator, init_weight
 from .nn.module import check_state_matches
 
-Rule: TypeAlias = Callable[[np.ndarray], tuple[np.ndarray | None, ...]]
+InputGrads: TypeAlias = tuple[np.ndarray | None, ...]
+Rule: TypeAlias = Callable[[np.ndarray], InputGrads]
 """A local backward rule: dL/d(out) -> dL/d(input) for each input (None: not needed)."""
 
 
@@ -110,14 +111,14 @@ class Tensor:
         return self.data
 
     def item(self) -> float:
-        return self.data.item()
+        return cast(float, self.data.item())
 
     # --- elementwise arithmetic, broadcasting -------------------------------------------
 
     def __add__(self, other: Tensor | ArrayLike) -> Tensor:
         other = lift(other, self)
 
-        def rule(G):                                   # ∂(a + b)/∂a = ∂(a + b)/∂b = 1
+        def rule(G: np.ndarray) -> InputGrads:         # ∂(a + b)/∂a = ∂(a + b)/∂b = 1
             return G, G
 
         return node(self.data + other.data, "+", (self, other), rule)
@@ -125,7 +126,7 @@ class Tensor:
     def __sub__(self, other: Tensor | ArrayLike) -> Tensor:
         other = lift(other, self)
 
-        def rule(G):                                   # ∂(a - b)/∂a = 1, ∂(a - b)/∂b = -1
+        def rule(G: np.ndarray) -> InputGrads:         # ∂(a - b)/∂a = 1, ∂(a - b)/∂b = -1
             return G, -G
 
         return node(self.data - other.data, "-", (self, other), rule)
@@ -134,7 +135,7 @@ class Tensor:
         other = lift(other, self)
         a, b = self.data, other.data
 
-        def rule(G):                                   # ∂(ab)/∂a = b, ∂(ab)/∂b = a
+        def rule(G: np.ndarray) -> InputGrads:         # ∂(ab)/∂a = b, ∂(ab)/∂b = a
             return G * b, G * a
 
         return node(a * b, "*", (self, other), rule)
@@ -145,7 +146,7 @@ class Tensor:
         if (b == 0).any():
             raise ValueError("/: division by zero")
 
-        def rule(G):                                   # ∂(a/b)/∂a = 1/b, ∂(a/b)/∂b = -a/b²
+        def rule(G: np.ndarray) -> InputGrads:         # ∂(a/b)/∂a = 1/b, ∂(a/b)/∂b = -a/b²
             return G / b, -G * a / (b * b)
 
         return node(a / b, "/", (self, other), rule)
@@ -159,14 +160,14 @@ class Tensor:
         if k < 1 and k != 0 and (x == 0).any():
             raise ValueError(f"**: 0 ** {k} (or its derivative) is infinite")
 
-        def rule(G):                                   # ∂x^k/∂x = k x^(k-1)
+        def rule(G: np.ndarray) -> InputGrads:         # ∂x^k/∂x = k x^(k-1)
             return (G * (k * x ** (k - 1)),)
 
         with np.errstate(over="ignore"):               # an overflow is reported by checked
             return node(checked(x ** k, "**"), "**", (self,), rule)
 
     def __neg__(self) -> Tensor:
-        def rule(G):                                   # ∂(-x)/∂x = -1
+        def rule(G: np.ndarray) -> InputGrads:         # ∂(-x)/∂x = -1
             return (-G,)
 
         return node(-self.data, "neg", (self,), rule)
@@ -190,7 +191,7 @@ class Tensor:
         A, B = self.data, other.data
         need_a, need_b = self.requires_grad, other.requires_grad
 
-        def rule(G):                                   # C = A B: dA = G Bᵀ, dB = Aᵀ G
+        def rule(G: np.ndarray) -> InputGrads:         # C = A B: dA = G Bᵀ, dB = Aᵀ G
             dA = G @ np.swapaxes(B, -1, -2) if need_a else None    # (m, n) @ (n, k) -> (m, k)
             dB = None
             if need_b and B.ndim == 2 and not B.flags.c_contiguous:
@@ -204,7 +205,7 @@ class Tensor:
 
     @property
     def T(self) -> Tensor:
-        def rule(G):                                   # the transpose of a transpose
+        def rule(G: np.ndarray) -> InputGrads:         # the transpose of a transpose
             return (G.T,)
 
         return node(self.data.T, "T", (self,), rule)
@@ -213,7 +214,7 @@ class Tensor:
         dims = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
         old = self.data.shape
 
-        def rule(G):                                   # same numbers, the input's shape
+        def rule(G: np.ndarray) -> InputGrads:         # same numbers, the input's shape
             return (G.reshape(old),)
 
         return node(self.data.reshape(dims), "reshape", (self,), rule)
@@ -222,7 +223,7 @@ class Tensor:
         index = index.data.astype(np.intp) if isinstance(index, Tensor) else index
         x = self.data
 
-        def rule(G):                                   # each picked entry gets its G; repeats add
+        def rule(G: np.ndarray) -> InputGrads:         # each picked entry gets its G; repeats add
             dx = np.zeros_like(x)
             np.add.at(dx, index, G)
             return (dx,)
@@ -235,7 +236,7 @@ class Tensor:
         with np.errstate(over="ignore"):               # an overflow is reported just below
             e = checked(np.exp(self.data), "exp")
 
-        def rule(G):                                   # ∂e^x/∂x = e^x
+        def rule(G: np.ndarray) -> InputGrads:         # ∂e^x/∂x = e^x
             return (G * e,)
 
         return node(e, "exp", (self,), rule)
@@ -245,7 +246,7 @@ class Tensor:
         if (x <= 0).any():
             raise ValueError(f"log: needs positive numbers; got {x[x <= 0].ravel()[0]}")
 
-        def rule(G):                                   # ∂log x/∂x = 1/x
+        def rule(G: np.ndarray) -> InputGrads:         # ∂log x/∂x = 1/x
             return (G / x,)
 
         return node(checked(np.log(x), "log"), "log", (self,), rule)
@@ -253,7 +254,7 @@ class Tensor:
     def relu(self) -> Tensor:
         x = self.data
 
-        def rule(G):                                   # ∂relu/∂x = [x > 0]
+        def rule(G: np.ndarray) -> InputGrads:         # ∂relu/∂x = [x > 0]
             return (G * (x > 0),)
 
         return node(np.maximum(x, 0), "relu", (self,), rule)
@@ -261,7 +262,7 @@ class Tensor:
     def tanh(self) -> Tensor:
         t = np.tanh(self.data)
 
-        def rule(G):                                   # ∂tanh/∂x = 1 - tanh²
+        def rule(G: np.ndarray) -> InputGrads:         # ∂tanh/∂x = 1 - tanh²
             return (G * (1 - t * t),)
 
         return node(t, "tanh", (self,), rule)
@@ -271,7 +272,7 @@ class Tensor:
         e = np.exp(-np.abs(x))                         # in (0, 1]: never overflows
         s = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
-        def rule(G):                                   # ∂σ/∂x = σ(1 - σ)
+        def rule(G: np.ndarray) -> InputGrads:         # ∂σ/∂x = σ(1 - σ)
             return (G * (s * (1 - s)),)
 
         return node(s, "sigmoid", (self,), rule)
@@ -281,7 +282,7 @@ class Tensor:
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         shape = self.data.shape
 
-        def rule(G):                                   # every summed entry gets G
+        def rule(G: np.ndarray) -> InputGrads:         # every summed entry gets G
             return (np.broadcast_to(_keep(G, shape, axis, keepdims), shape),)
 
         return node(self.data.sum(axis=axis, keepdims=keepdims), "sum", (self,), rule)
@@ -291,7 +292,7 @@ class Tensor:
         out = self.data.mean(axis=axis, keepdims=keepdims)
         n = self.data.size // max(np.size(out), 1)    # how many entries each mean averages
 
-        def rule(G):                                   # every entry gets G / n
+        def rule(G: np.ndarray) -> InputGrads:         # every entry gets G / n
             return (np.broadcast_to(_keep(G, shape, axis, keepdims) / n, shape),)
 
         return node(out, "mean", (self,), rule)
@@ -300,7 +301,7 @@ class Tensor:
         x = self.data
         m = x.max(axis=axis, keepdims=True)
 
-        def rule(G):                                   # G goes to the maximum; ties share it
+        def rule(G: np.ndarray) -> InputGrads:         # G goes to the maximum; ties share it
             mask = (x == m)
             return (_keep(G, x.shape, axis, keepdims) * mask / mask.sum(axis=axis, keepdims=True),)
 
@@ -313,7 +314,7 @@ class Tensor:
         out = s - np.log(np.exp(s).sum(axis=axis, keepdims=True))
         p = np.exp(out)
 
-        def rule(G):                                   # ∂/∂z_j: G_j - p_j Σ_k G_k
+        def rule(G: np.ndarray) -> InputGrads:         # ∂/∂z_j: G_j - p_j Σ_k G_k
             return (G - p * G.sum(axis=axis, keepdims=True),)
 
         return node(out, "log_softmax", (self,), rule)
@@ -439,7 +440,7 @@ def cross_entropy(logits: Tensor, labels: Tensor | ArrayLike) -> Tensor:
     rows = np.arange(B)
     loss = np.mean(lse[:, 0] - s[rows, y])                      # scalar
 
-    def rule(G):                                                # (p - Y) / B, times dL/dloss
+    def rule(G: np.ndarray) -> InputGrads:                      # (p - Y) / B, times dL/dloss
         delta = np.exp(s - lse)                                 # (B, K) softmax
         delta[rows, y] -= 1                                     # (B, K) p - Y
         return (delta * (G / B),)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -63,7 +63,7 @@ def held_bytes(model: Module) -> int:
 
 def rel_error(a: np.ndarray, n: np.ndarray) -> np.ndarray:
     """|a - n| / (|a| + |n| + 1e-8), elementwise."""
-    return np.abs(a - n) / (np.abs(a) + np.abs(n) + 1e-8)
+    return cast(np.ndarray, np.abs(a - n) / (np.abs(a) + np.abs(n) + 1e-8))
 
 
 class GradcheckReport:

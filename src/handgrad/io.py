@@ -20,7 +20,7 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -235,7 +235,7 @@ class Checkpoint:
             return X
         mean = np.asarray(inputs["mean"], dtype=X.dtype)          # (d,)
         std = np.asarray(inputs["std"], dtype=X.dtype)            # (d,)
-        return (X - mean) / std                                    # (n, d)
+        return cast(np.ndarray, (X - mean) / std)                  # (n, d)
 
     def model(self, dtype: DTypeLike | None = None) -> Any:
         """The NumPy model (an MLP) with these weights and its generator's saved state."""

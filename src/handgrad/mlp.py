@@ -144,7 +144,8 @@ def _output_loss(activation: Activation, loss: str | None = None) -> str:
     return loss
 
 
-def layer_plan(spec: dict[str, Any]) -> tuple[str, list[tuple[Any, ...]]]:
+def layer_plan(spec: dict[str, Any]
+               ) -> tuple[str, list[tuple[int, int, ActivationSpec, str | None, float, bool]]]:
     """(loss, [(n_in, n_out, activation, norm, dropout, bias) per layer]) from a spec.
 
     The twins build themselves from this. A softmax or sigmoid output is listed
@@ -283,7 +284,7 @@ class MLP(Module):
                    output_scale=spec.get("output_scale", 1.0), rng=rng, loss=spec.get("loss"),
                    make_norm=make_norm, make_dropout=make_dropout)
 
-    def __setstate__(self, state: dict) -> None:
+    def __setstate__(self, state: dict[str, Any]) -> None:
         """Unpickling (joblib stores every array on its own): share the layers' arrays again."""
         self.__dict__.update(state)
         self.params, self.grads, self.buffers = {}, {}, {}
@@ -295,7 +296,7 @@ class MLP(Module):
     @classmethod
     def from_checkpoint(cls, path: str | Path, dtype: DTypeLike | None = None) -> MLP:
         """The MLP saved at ``path`` (a .safetensors checkpoint from any backend)."""
-        return load_checkpoint(path).model(dtype=dtype)
+        return cast(MLP, load_checkpoint(path).model(dtype=dtype))
 
     @property
     def task(self) -> str:
@@ -520,7 +521,7 @@ class MLP(Module):
         """Class labels (argmax of the probabilities), or the regression output."""
         out = self._predict_output(X)
         if self.task == "classification":
-            return out.argmax(axis=1)
+            return cast(np.ndarray, out.argmax(axis=1))
         if self.task == "binary":
             return (out[:, 0] > 0.5).astype(np.int64)
         return out[:, 0] if out.shape[1] == 1 else out

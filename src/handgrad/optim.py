@@ -353,7 +353,7 @@ class Schedule:
 
 class Constant(Schedule):
     def __init__(self, lr: float) -> None:
-        self.lr = _number("learning rate", lr, low=0)
+        self.lr: float = _number("learning rate", lr, low=0)
 
     def __call__(self, t: int) -> float:
         return self.lr

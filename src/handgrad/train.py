@@ -377,7 +377,7 @@ def _clip_or_measure(model: Any, clip_norm: float | None) -> float:
     """
     if clip_norm is not None:
         if hasattr(model, "clip_grad_norm"):
-            return model.clip_grad_norm(clip_norm)
+            return cast(float, model.clip_grad_norm(clip_norm))
         return clip_grad_norm(model.grads, clip_norm)
     return model.grad_norm() if hasattr(model, "grad_norm") else global_norm(model.grads)
 

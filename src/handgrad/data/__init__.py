@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -51,7 +52,7 @@ class Dataset:
 
     @property
     def n_features(self) -> int:
-        return self.X_train.shape[1]
+        return cast(int, self.X_train.shape[1])
 
     def __repr__(self) -> str:
         return (f"Dataset({self.name!r}: {len(self.X_train):,} train, {len(self.X_test):,} test, "

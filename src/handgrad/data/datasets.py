@@ -19,7 +19,7 @@ import os
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -242,7 +242,7 @@ class Standardizer:
         return self
 
     def transform(self, X: ArrayLike) -> np.ndarray:
-        return ((np.asarray(X) - self.mean) / self.std).astype(np.asarray(X).dtype)
+        return cast(np.ndarray, ((np.asarray(X) - self.mean) / self.std).astype(np.asarray(X).dtype))
 
     def fit_transform(self, X: ArrayLike) -> np.ndarray:
         return self.fit(X).transform(X)

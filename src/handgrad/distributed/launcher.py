@@ -201,7 +201,7 @@ def launch(job: Job, workers: int, *, nnodes: int = 1, rdzv_endpoint: str | None
             raise WorkerError(f"the machines could not meet at {where}: {e}") from None
         except RuntimeError as e:            # the launcher's store could not start, say
             raise WorkerError(f"the workers could not be started: {first_line(e)}") from None
-    result = results.get(0)
+    result: Report | _Raised | None = results.get(0)
     if isinstance(result, _Raised):
         raise result.error
     return result

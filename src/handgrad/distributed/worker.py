@@ -41,7 +41,7 @@ class WorkerError(RuntimeError):
 @dataclass
 class Job:
     """What every worker of a run is told: the recipe and the command line's other options."""
-    recipe: dict
+    recipe: dict[str, Any]
     data_dir: str | None = None
     out: str | None = None             # the run folder (worker 0 writes it)
     resume: bool = False
@@ -67,7 +67,7 @@ class Report:
     epochs: int                        # in the history now
     interrupted: bool
     workers: int
-    written: list                      # files of the run folder, checkpoint last
+    written: list[str]                 # files of the run folder, checkpoint last
 
 
 def launched_by_torchrun() -> bool:
@@ -104,8 +104,8 @@ def check_writable(out: str | None) -> None:
                 break
 
 
-def data_parallel(model: Any, optimizer: Any, recipe: dict, device: str = "cpu",
-                  stop: StopFlag | None = None, made: list | None = None) -> tuple[Any, Any]:
+def data_parallel(model: Any, optimizer: Any, recipe: dict[str, Any], device: str = "cpu",
+                  stop: StopFlag | None = None, made: list[Any] | None = None) -> tuple[Any, Any]:
     """``run_recipe``'s ``wrap``: a recipe's model and optimizer, made data-parallel over the
     process group.
 
@@ -162,7 +162,7 @@ def run(job: Job, log: Callable[..., Any] = print) -> Report | None:
     stop = StopFlag(job.stop)
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, stop) if main_thread else None
-    made: list = []
+    made: list[Any] = []
     lost = False
     try:
         rank, world = dist.get_rank(), dist.get_world_size()
@@ -195,7 +195,7 @@ def run(job: Job, log: Callable[..., Any] = print) -> Report | None:
             leave(dist, made)
 
 
-def leave(dist: Any, made: list) -> None:
+def leave(dist: Any, made: list[Any]) -> None:
     """Destroy the process group, DDP first.
 
     DDP's reducer holds the group too, and frees it while holding Python's

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, cast
 
 import numpy as np
 
@@ -32,7 +32,7 @@ from .module import Module
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
     """σ(z) = 1 / (1 + e^-z) without overflow: only e^-|z| is ever computed."""
-    e = np.exp(-np.abs(z))                                  # (…) in (0, 1]
+    e: np.ndarray = np.exp(-np.abs(z))                      # (…) in (0, 1]
     return np.where(z >= 0, 1 / (1 + e), e / (1 + e))       # (…)
 
 
@@ -41,8 +41,8 @@ def erf(x: np.ndarray) -> np.ndarray:
     try:
         from scipy.special import erf as scipy_erf
     except ImportError:  # NumPy alone: exact but slower, one Python call per element
-        return np.vectorize(math.erf, otypes=[x.dtype])(x)
-    return scipy_erf(x)
+        return cast(np.ndarray, np.vectorize(math.erf, otypes=[x.dtype])(x))
+    return cast(np.ndarray, scipy_erf(x))
 
 
 class Activation(Module):
@@ -75,6 +75,7 @@ class ReLU(Activation):
     name = "relu"
     label = "ReLU"
     caches = ("a",)
+    a: np.ndarray      # (B, d), set by forward
 
     def forward(self, z: np.ndarray, training: bool = True) -> np.ndarray:
         self.a = np.maximum(z, 0)          # (B, d)
@@ -90,6 +91,7 @@ class LeakyReLU(Activation):
     name = "leaky_relu"
     label = "Leaky ReLU"
     caches = ("a",)
+    a: np.ndarray      # (B, d), set by forward
 
     def __init__(self, alpha: float = 0.01) -> None:
         super().__init__()
@@ -104,7 +106,8 @@ class LeakyReLU(Activation):
         return self.a
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        return grad_out * np.where(self.a > 0, 1, self.alpha).astype(grad_out.dtype)  # (B, d)
+        return cast(np.ndarray,
+                    grad_out * np.where(self.a > 0, 1, self.alpha).astype(grad_out.dtype))  # (B, d)
 
     def __repr__(self) -> str:
         return f"LeakyReLU(alpha={self.alpha})"
@@ -116,26 +119,29 @@ class Sigmoid(Activation):
     name = "sigmoid"
     label = "Sigmoid"
     caches = ("a",)
+    a: np.ndarray      # (B, d), set by forward
 
     def forward(self, z: np.ndarray, training: bool = True) -> np.ndarray:
         self.a = sigmoid(z)                        # (B, d)
         return self.a
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        return grad_out * self.a * (1 - self.a)    # (B, d): σ' = σ(1 - σ), from the cached a
+        return cast(np.ndarray, grad_out * self.a * (1 - self.a))  # (B, d): σ' = σ(1 - σ), from the cached a
 
 
 class Tanh(Activation):
     name = "tanh"
     label = "Tanh"
     caches = ("a",)
+    a: np.ndarray      # (B, d), set by forward
 
     def forward(self, z: np.ndarray, training: bool = True) -> np.ndarray:
         self.a = np.tanh(z)                        # (B, d)
         return self.a
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        return grad_out * (1 - self.a * self.a)    # (B, d): tanh' = 1 - tanh², from the cached a
+        # (B, d): tanh' = 1 - tanh², from the cached a
+        return cast(np.ndarray, grad_out * (1 - self.a * self.a))
 
 
 SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
@@ -150,6 +156,9 @@ class GELU(Activation):
 
     name = "gelu"
     caches = ("z", "Phi", "t")
+    z: np.ndarray      # (B, d), set by forward
+    Phi: np.ndarray    # (B, d), set by an exact forward
+    t: np.ndarray      # (B, d), set by a tanh forward
 
     def __init__(self, approximate: str = "none") -> None:
         super().__init__()
@@ -174,7 +183,7 @@ class GELU(Activation):
         if self.approximate == "tanh":
             u = SQRT_2_OVER_PI * (z + 0.044715 * z ** 3)                 # (B, d)
             self.t = np.tanh(u)                                          # (B, d)
-            return 0.5 * z * (1 + self.t)                                # (B, d)
+            return cast(np.ndarray, 0.5 * z * (1 + self.t))              # (B, d)
         self.Phi = 0.5 * (1 + erf(z * (1 / math.sqrt(2))))               # (B, d) normal CDF
         return z * self.Phi                                              # (B, d)
 
@@ -182,9 +191,10 @@ class GELU(Activation):
         z = self.z
         if self.approximate == "tanh":
             du = SQRT_2_OVER_PI * (1 + 3 * 0.044715 * z * z)             # (B, d) u'(z)
-            return grad_out * (0.5 * (1 + self.t) + 0.5 * z * (1 - self.t * self.t) * du)
+            return cast(np.ndarray,
+                        grad_out * (0.5 * (1 + self.t) + 0.5 * z * (1 - self.t * self.t) * du))
         phi = np.exp(-0.5 * z * z) * (1 / math.sqrt(2 * math.pi))       # (B, d) normal density
-        return grad_out * (self.Phi + z * phi)                           # (B, d)
+        return cast(np.ndarray, grad_out * (self.Phi + z * phi))         # (B, d)
 
     def __repr__(self) -> str:
         return f"GELU(approximate={self.approximate!r})"
@@ -196,15 +206,17 @@ class SiLU(Activation):
     name = "silu"
     label = "SiLU"
     caches = ("z", "s")
+    z: np.ndarray      # (B, d), set by forward
+    s: np.ndarray      # (B, d), set by forward
 
     def forward(self, z: np.ndarray, training: bool = True) -> np.ndarray:
         self.z = z                                  # (B, d)
         self.s = sigmoid(z)                         # (B, d)
-        return z * self.s                           # (B, d)
+        return cast(np.ndarray, z * self.s)         # (B, d)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         s = self.s
-        return grad_out * (s * (1 + self.z * (1 - s)))   # (B, d)
+        return cast(np.ndarray, grad_out * (s * (1 + self.z * (1 - s))))   # (B, d)
 
 
 Swish = SiLU
@@ -236,10 +248,12 @@ class Softmax(Activation):
     label = "Softmax"
     hidden = False                 # an output: fused with cross-entropy
     caches = ("a", "lse")
+    a: np.ndarray      # (B, K), set by forward
+    lse: np.ndarray    # (B, 1), set by forward
 
     def forward(self, z: np.ndarray, training: bool = True) -> np.ndarray:
         zmax = z.max(axis=1, keepdims=True)                       # (B, 1)
-        e = np.exp(z - zmax)                                      # (B, K), entries in (0, 1]
+        e: np.ndarray = np.exp(z - zmax)                          # (B, K), entries in (0, 1]
         total = e.sum(axis=1, keepdims=True)                      # (B, 1) ≥ 1
         e /= total                                                # (B, K) in place: e becomes p
         self.lse = zmax + np.log(total)                           # (B, 1) log Σ e^z, for the loss
@@ -248,7 +262,7 @@ class Softmax(Activation):
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         p = self.a
-        return p * (grad_out - (grad_out * p).sum(axis=1, keepdims=True))  # (B, K)
+        return cast(np.ndarray, p * (grad_out - (grad_out * p).sum(axis=1, keepdims=True)))  # (B, K)
 
 
 # what names an activation: "relu", {"name": "leaky_relu", "alpha": 0.2}, an instance, or None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 from numpy.typing import DTypeLike
 
@@ -77,4 +79,4 @@ class SwiGLU(Module):
         du = self.silu.backward(dh * self.v)      # (B, hidden)
         dx1, dx3 = self.w1.backward(du), self.w3.backward(dv)   # (B, d), (B, d)
         assert dx1 is not None and dx3 is not None
-        return dx1 + dx3                   # (B, d) + (B, d)
+        return cast(np.ndarray, dx1 + dx3)  # (B, d) + (B, d)

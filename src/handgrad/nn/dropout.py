@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
 from .init import as_generator
@@ -39,12 +41,12 @@ class Dropout(Module):
         else:
             keep = self.rng.random(x.shape, dtype=x.dtype) >= self.p          # (B, d) bool
             self.mask = keep * np.asarray(1 / (1 - self.p), dtype=x.dtype)    # (B, d) 0 or 1/(1-p)
-        return x * self.mask                                                  # (B, d)
+        return cast(np.ndarray, x * self.mask)                                # (B, d)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         if self.mask is None:
             return grad_out
-        return grad_out * self.mask                                           # (B, d)
+        return cast(np.ndarray, grad_out * self.mask)                         # (B, d)
 
     def __repr__(self) -> str:
         return f"Dropout(p={self.p})"

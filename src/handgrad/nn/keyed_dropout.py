@@ -14,6 +14,8 @@ units one process drops. The hash is SplitMix64's finalizer.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
 from .dropout import Dropout
@@ -26,7 +28,7 @@ def _mix(z: np.ndarray) -> np.ndarray:
     about half of the output bits."""
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
+    return cast(np.ndarray, z ^ (z >> np.uint64(31)))
 
 
 def stream_key(*parts: int) -> np.ndarray:
@@ -46,7 +48,7 @@ def keyed_uniform(key: np.ndarray, rows: np.ndarray, d: int) -> np.ndarray:
     cols = np.arange(d, dtype=np.uint64)                                      # (d,)
     counter = np.asarray(rows, dtype=np.uint64)[:, None] * np.uint64(d) + cols  # (n, d)
     z = _mix(key + (counter + np.uint64(1)) * _GAMMA)                          # (n, d) uint64
-    return (z >> np.uint64(11)) * 2.0 ** -53                                   # (n, d) 53 bits
+    return cast(np.ndarray, (z >> np.uint64(11)) * 2.0 ** -53)                 # (n, d) 53 bits
 
 
 class KeyedDropout(Dropout):
@@ -74,7 +76,7 @@ class KeyedDropout(Dropout):
         rows = np.arange(len(x)) if self.rows is None else self.rows         # (n,)
         u = keyed_uniform(stream_key(self.seed, self.layer, self.step), rows, x.shape[1])
         self.mask = (u >= self.p) * np.asarray(1 / (1 - self.p), dtype=x.dtype)   # (n, d)
-        return x * self.mask                                                  # (n, d)
+        return cast(np.ndarray, x * self.mask)                                # (n, d)
 
     def __repr__(self) -> str:
         return f"KeyedDropout(p={self.p}, seed={self.seed}, layer={self.layer})"

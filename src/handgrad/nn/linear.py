@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 from numpy.typing import DTypeLike
 
@@ -55,7 +57,7 @@ class Linear(Module):
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         self.x = x                                 # (B, d_in), kept for dW
-        z = x @ self.W.T                           # (B, d_in) @ (d_in, d_out) -> (B, d_out)
+        z: np.ndarray = x @ self.W.T               # (B, d_in) @ (d_in, d_out) -> (B, d_out)
         if self.b is not None:
             z += self.b                            # (B, d_out) + (d_out,), broadcast over the batch
         return z
@@ -70,7 +72,7 @@ class Linear(Module):
             np.sum(delta, axis=0, out=self.db)         # (B, d_out) -> (d_out,)
         if not self.needs_input_grad:
             return None
-        return delta @ self.W                          # (B, d_out) @ (d_out, d_in) -> (B, d_in)
+        return cast(np.ndarray, delta @ self.W)        # (B, d_out) @ (d_out, d_in) -> (B, d_in)
 
     def __repr__(self) -> str:
         d_out, d_in = self.W.shape

@@ -22,7 +22,7 @@ Why (p - Y)/B: with p = softmax(z) and L_i = -Σ_k Y_ik log p_ik,
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
@@ -30,14 +30,14 @@ from numpy.typing import ArrayLike, DTypeLike
 
 def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
     """e^z / Σ e^z, with the maximum subtracted first so e^… never overflows."""
-    e = np.exp(z - z.max(axis=axis, keepdims=True))    # (B, K), every entry in (0, 1]
-    return e / e.sum(axis=axis, keepdims=True)          # (B, K)
+    e = np.exp(z - z.max(axis=axis, keepdims=True))               # (B, K), every entry in (0, 1]
+    return cast(np.ndarray, e / e.sum(axis=axis, keepdims=True))  # (B, K)
 
 
 def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
     """z - logsumexp(z), computed as (z - max) - log Σ e^(z - max): no log(0), no overflow."""
-    s = z - z.max(axis=axis, keepdims=True)                     # (B, K), max entry 0
-    return s - np.log(np.exp(s).sum(axis=axis, keepdims=True))  # (B, K)
+    s = z - z.max(axis=axis, keepdims=True)                                       # (B, K), max entry 0
+    return cast(np.ndarray, s - np.log(np.exp(s).sum(axis=axis, keepdims=True)))  # (B, K)
 
 
 def is_label_vector(y: ArrayLike) -> bool:

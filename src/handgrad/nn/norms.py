@@ -22,7 +22,7 @@ placed after a Linear with random γ, β catches. RMSNorm has only the σ path:
 
 from __future__ import annotations
 
-from typing import TypeAlias
+from typing import TypeAlias, cast
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -35,8 +35,8 @@ def _normalized_backward(dx_hat: np.ndarray, x_hat: np.ndarray, inv_std: np.ndar
     """dx from dx̂ for a normalization over ``axis`` (see the module docstring)."""
     proj = np.mean(dx_hat * x_hat, axis=axis, keepdims=True)            # path through σ²
     if center:
-        return inv_std * (dx_hat - np.mean(dx_hat, axis=axis, keepdims=True) - x_hat * proj)
-    return inv_std * (dx_hat - x_hat * proj)
+        return cast(np.ndarray, inv_std * (dx_hat - np.mean(dx_hat, axis=axis, keepdims=True) - x_hat * proj))
+    return cast(np.ndarray, inv_std * (dx_hat - x_hat * proj))
 
 
 class _AffineNorm(Module):
@@ -59,7 +59,7 @@ class _AffineNorm(Module):
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
 
     def _affine(self, x_hat: np.ndarray) -> np.ndarray:
-        y = x_hat * self.params["weight"]                      # (B, d) ⊙ (d,)
+        y: np.ndarray = x_hat * self.params["weight"]          # (B, d) ⊙ (d,)
         if "bias" in self.params:
             y += self.params["bias"]                           # (B, d) + (d,)
         return y
@@ -69,7 +69,7 @@ class _AffineNorm(Module):
         np.sum(grad_out * self.x_hat, axis=0, out=self.grads["weight"])   # (B, d) -> (d,)
         if "bias" in self.params:
             np.sum(grad_out, axis=0, out=self.grads["bias"])              # (B, d) -> (d,)
-        return grad_out * self.params["weight"]                           # (B, d)
+        return cast(np.ndarray, grad_out * self.params["weight"])         # (B, d)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.params['weight'].shape[0]}, eps={self.eps})"
@@ -130,7 +130,7 @@ class BatchNorm1d(_AffineNorm):
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         dx_hat = self._affine_backward(grad_out)                    # (B, d)
         if not self.training:
-            return dx_hat * self.inv_std                            # (B, d): statistics constant
+            return cast(np.ndarray, dx_hat * self.inv_std)          # (B, d): statistics constant
         return _normalized_backward(dx_hat, self.x_hat, self.inv_std, axis=0)   # (B, d)
 
 

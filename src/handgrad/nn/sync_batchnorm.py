@@ -12,6 +12,7 @@ nothing needs summing). This is what torch.nn.SyncBatchNorm does on GPUs.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -73,7 +74,7 @@ class SyncBatchNorm(BatchNorm1d):
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         dx_hat = self._affine_backward(grad_out)                    # (n, d); dγ, dβ of these rows
         if not self.training:
-            return dx_hat * self.inv_std                            # (n, d): statistics constant
+            return cast(np.ndarray, dx_hat * self.inv_std)          # (n, d): statistics constant
         B, w = self.batch or len(dx_hat), self.share
         sums = np.stack([dx_hat.sum(axis=0),                        # (2, d) this process's Σ dx̂
                          np.sum(dx_hat * self.x_hat, axis=0)]) * w  #        and Σ dx̂ ⊙ x̂, scaled
@@ -81,4 +82,4 @@ class SyncBatchNorm(BatchNorm1d):
         mean, proj = sums / B                                       # (d,), (d,)
         if w == 0:
             return dx_hat                                           # (0, d): no rows here
-        return self.inv_std * (dx_hat - (mean + self.x_hat * proj) / w)   # (n, d)
+        return cast(np.ndarray, self.inv_std * (dx_hat - (mean + self.x_hat * proj) / w))  # (n, d)

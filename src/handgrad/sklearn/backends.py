@@ -12,7 +12,7 @@ into NumPy.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -109,7 +109,7 @@ class TwinNetwork:
             scale_grads(self.grads, d)
             loss *= d
         penalty = penalize(self.params, self.grads, self.network.alpha, X.shape[0])
-        return loss / self.network.outputs_averaged + penalty
+        return cast(float, loss / self.network.outputs_averaged + penalty)
 
     def grad_norm(self) -> float:
         return float(self.twin.grad_norm())

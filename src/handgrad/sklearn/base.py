@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -28,11 +28,14 @@ from .network import Network
 from .randomness import Draws, draws_for
 from .rules import ScikitLearnAdam, ScikitLearnRule, ScikitLearnSGD, trigger_stopping
 
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
 ArrayLike = Any          # what scikit-learn's validation turns into an array
 MatrixLike = Any         # an array-like or a SciPy sparse matrix or array
 
 
-class BaseMLP(ScikitLearnLayout, BaseEstimator):
+class BaseMLP(ScikitLearnLayout, BaseEstimator):  # type: ignore[misc, unused-ignore]  # sklearn has no types
     """What the classifier and the regressor share: parameters, the solvers, fitted attributes."""
 
     loss: str
@@ -118,7 +121,7 @@ class BaseMLP(ScikitLearnLayout, BaseEstimator):
             raise ValueError(f"hidden_layer_sizes must be > 0, got {hidden}.")
         return [int(h) for h in hidden]
 
-    def _fit(self, X: Any, y: Any, sample_weight: Any, incremental: bool) -> Any:
+    def _fit(self, X: Any, y: Any, sample_weight: Any, incremental: bool) -> Self:
         hidden = self._hidden_sizes()
         self._check_options(sample_weight)
         first_pass = not hasattr(self, "model_") or (not self.warm_start and not incremental)
@@ -392,7 +395,7 @@ class BaseMLP(ScikitLearnLayout, BaseEstimator):
     def _output(self, X: Any) -> np.ndarray:
         """The output layer's activations (n, n_outputs) in evaluation mode; μ for Poisson."""
         out = self.model_._predict_output(X)                 # (n, n_outputs), nothing cached
-        return np.exp(out) if self.out_activation_ == "exp" else out
+        return cast(np.ndarray, np.exp(out) if self.out_activation_ == "exp" else out)
 
     def _validated_output(self, X: Any) -> np.ndarray:
         check_is_fitted(self)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
@@ -20,7 +20,7 @@ from .names import parameter_constraints
 from .randomness import Draws, HandgradDraws
 
 
-class MLPClassifier(ClassifierMixin, BaseMLP):
+class MLPClassifier(ClassifierMixin, BaseMLP):  # type: ignore[misc, unused-ignore]  # sklearn has no types
     """A multi-layer perceptron classifier, scikit-learn's ``MLPClassifier`` on handgrad.
 
     The output is a softmax over the classes (multiclass), one sigmoid unit (two
@@ -68,11 +68,12 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     def _training_targets(self, Y: np.ndarray) -> np.ndarray:
         """Integer labels for a softmax (the fused cross-entropy), else 0/1 columns."""
         if self.out_activation_ == "softmax":
-            return Y.argmax(axis=1).astype(np.intp)          # (n,)
-        return Y.astype(self.model_.dtype)                   # (n, d)
+            return cast(np.ndarray, Y.argmax(axis=1).astype(np.intp))  # (n,)
+        return Y.astype(self.model_.dtype)                             # (n, d)
 
     def _labels(self, out: np.ndarray) -> np.ndarray:
-        return self._label_binarizer.inverse_transform(out.ravel() if self.n_outputs_ == 1 else out)
+        return cast(np.ndarray, self._label_binarizer.inverse_transform(
+            out.ravel() if self.n_outputs_ == 1 else out))
 
     def _score_output(self, out: np.ndarray, Y: np.ndarray, w: Any) -> float:
         """Accuracy of the network's output against training-form targets (early stopping)."""
@@ -80,7 +81,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                  self._label_binarizer.inverse_transform(Y.ravel() if Y.shape[1] == 1 else Y))
         return float(accuracy_score(truth, self._labels(out), sample_weight=w))
 
-    @available_if(lambda est: est._check_solver())
+    # scikit-learn ships no types, so under --strict its decorator is untyped
+    @available_if(lambda est: est._check_solver())  # type: ignore[untyped-decorator, unused-ignore]
     def partial_fit(self, X: MatrixLike, y: ArrayLike, sample_weight: ArrayLike | None = None,
                     classes: ArrayLike | None = None) -> MLPClassifier:
         """One epoch over (X, y); the first call needs ``classes``: every label there will be."""
@@ -116,13 +118,13 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         out = self._validated_output(X)
         if self.n_outputs_ == 1:
             out = out.ravel()
-            return np.vstack([1 - out, out]).T
+            return cast(np.ndarray, np.vstack([1 - out, out]).T)
         return out
 
     def predict_log_proba(self, X: MatrixLike) -> np.ndarray:
         """log(predict_proba(X))."""
         proba = self.predict_proba(X)
-        return np.log(proba, out=proba)
+        return cast(np.ndarray, np.log(proba, out=proba))
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -130,7 +132,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return tags
 
 
-class MLPRegressor(RegressorMixin, BaseMLP):
+class MLPRegressor(RegressorMixin, BaseMLP):  # type: ignore[misc, unused-ignore]  # sklearn has no types
     """A multi-layer perceptron regressor, scikit-learn's ``MLPRegressor`` on handgrad.
 
     ``loss="squared_error"``: an identity output and half the squared error;
@@ -197,7 +199,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         return float(r2_score(Y.ravel() if Y.shape[1] == 1 else Y,
                         out.ravel() if out.shape[1] == 1 else out, sample_weight=w))
 
-    @available_if(lambda est: est._check_solver())
+    # scikit-learn ships no types, so under --strict its decorator is untyped
+    @available_if(lambda est: est._check_solver())  # type: ignore[untyped-decorator, unused-ignore]
     def partial_fit(self, X: MatrixLike, y: ArrayLike,
                     sample_weight: ArrayLike | None = None) -> MLPRegressor:
         """One epoch over (X, y), continuing from the current weights."""

@@ -15,7 +15,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 
-class LayerArrays(list):
+class LayerArrays(list[np.ndarray]):
     """``coefs_`` or ``intercepts_``: views of the network's arrays; items set are written in."""
 
     def __init__(self, owner: ScikitLearnLayout, kind: str) -> None:

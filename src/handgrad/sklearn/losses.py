@@ -18,7 +18,7 @@ predictions alone (the held-out loss of ``validation_loss_curve_``).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -95,7 +95,7 @@ def binary_log_loss(y: np.ndarray, p: np.ndarray, w: np.ndarray | None) -> float
 
 def squared_loss(y: np.ndarray, pred: np.ndarray, w: np.ndarray | None) -> float:
     """½ mean_j mean_w (ŷ − y)²: averaged over the outputs, as scikit-learn reports it."""
-    return _average(0.5 * (pred - y) ** 2, w) / y.shape[1]
+    return cast(float, _average(0.5 * (pred - y) ** 2, w) / y.shape[1])
 
 
 def poisson_loss(y: np.ndarray, mu: np.ndarray, w: np.ndarray | None) -> float:

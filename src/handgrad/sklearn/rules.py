@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -40,9 +40,9 @@ def _sqrt(x: Any) -> Any:
 def to_numpy(a: Any) -> np.ndarray:
     """A NumPy copy of a NumPy, PyTorch or MLX array."""
     if isinstance(a, np.ndarray):
-        return a.copy()
+        return cast(np.ndarray, a.copy())
     if hasattr(a, "detach"):                              # a PyTorch tensor, on any device
-        return a.detach().cpu().numpy().copy()
+        return cast(np.ndarray, a.detach().cpu().numpy().copy())
     return np.array(memoryview(a))                        # an MLX array: its buffer
 
 

@@ -24,6 +24,8 @@ Where MLX defines things differently from PyTorch (and so from handgrad):
   from handgrad state dicts and adds it back (as 0) when exporting.
 """
 
+from __future__ import annotations
+
 try:
     import mlx.core as mx
     import mlx.nn as nn
@@ -33,13 +35,21 @@ except ImportError:  # pragma: no cover - exercised only without mlx
     raise ImportError("the MLX twin needs MLX: pip install 'mlx[cpu]' on Linux, "
                       "pip install mlx on Apple silicon, or pip install 'handgrad[mlx]'") from None
 
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from ..io import Snapshot, save_checkpoint
 from ..mlp import MLP, layer_plan
-from ..nn.activations import get_activation
+from ..nn.activations import ActivationSpec, get_activation
 from ..nn.module import check_state_matches
 from ._trainable import FromNumpy, TrainableBase
+
+if TYPE_CHECKING:
+    from ..optim import Optimizer
 
 DTYPES = {"float32": mx.float32, "float64": mx.float64}
 
@@ -48,17 +58,17 @@ class TwinOptimizer:
     """An MLX optimizer plus the weight decay MLX's Adam lacks: PyTorch's Adam adds
     weight_decay·θ to the gradient (L2), and so does this, before the update."""
 
-    def __init__(self, inner, weight_decay=0.0):
+    def __init__(self, inner: optim.Optimizer, weight_decay: float = 0.0) -> None:
         self.inner, self.weight_decay = inner, weight_decay
 
     @property
-    def state(self):
+    def state(self) -> Any:
         return self.inner.state
 
-    def set_lr(self, lr):
+    def set_lr(self, lr: float) -> None:
         self.inner.learning_rate = lr
 
-    def update(self, model, grads):
+    def update(self, model: nn.Module, grads: Any) -> None:
         if self.weight_decay:
             grads = tree_map(lambda g, p: g + self.weight_decay * p, grads,
                              model.trainable_parameters())
@@ -67,6 +77,7 @@ class TwinOptimizer:
 
 # MLX's line for each name in handgrad's tables (nn.ACTIVATIONS, nn.NORMS, nn.LOSSES,
 # optim.OPTIMIZERS); a test checks that no name lacks one.
+ACTIVATIONS: dict[str, Callable[[Any], Callable[[mx.array], mx.array]]]
 ACTIVATIONS = {                    # handgrad activation -> MLX function
     "relu": lambda act: nn.relu,
     "leaky_relu": lambda act: lambda x: nn.leaky_relu(x, negative_slope=act.alpha),
@@ -106,21 +117,22 @@ SLOTS = {                          # each optimizer's state: MLX's name -> handg
 }
 
 
-def make_activation(spec):
+def make_activation(spec: ActivationSpec) -> Callable[[mx.array], mx.array]:
     """An MLX function for a handgrad activation spec (softmax/sigmoid outputs give logits)."""
     act = get_activation(spec)
     return ACTIVATIONS[act.key](act)
 
 
-def make_norm(name, d):
+def make_norm(name: str | None, d: int) -> nn.Module | None:
     """The MLX module for a handgrad norm name (None for "none")."""
     return None if name in (None, "none") else NORMS[name](d)
 
 
-class Block(nn.Linear):
+class Block(nn.Linear):  # type: ignore[misc, unused-ignore]  # mlx is read as Any
     """One layer: Linear -> [norm] -> activation -> [dropout]."""
 
-    def __init__(self, n_in, n_out, activation, norm=None, dropout=0.0, bias=True):
+    def __init__(self, n_in: int, n_out: int, activation: ActivationSpec, norm: str | None = None,
+                 dropout: float = 0.0, bias: bool = True) -> None:
         super().__init__(n_in, n_out, bias=bias)
         norm = make_norm(norm, n_out)
         if norm is not None:
@@ -129,7 +141,7 @@ class Block(nn.Linear):
         if dropout:
             self.drop = nn.Dropout(dropout)
 
-    def __call__(self, x):
+    def __call__(self, x: mx.array) -> mx.array:
         h = super().__call__(x)
         if "norm" in self:
             h = self.norm(h)
@@ -137,11 +149,12 @@ class Block(nn.Linear):
         return self.drop(h) if "drop" in self else h
 
 
-class MLXMLP(FromNumpy, nn.Module):
+class MLXMLP(FromNumpy, nn.Module):  # type: ignore[misc, unused-ignore]  # mlx is read as Any
     """handgrad's MLP in MLX. Weights come from NumPy: ``seed`` draws them with
     handgrad's own initializers, so every backend starts from the same numbers."""
 
-    def __init__(self, spec, seed=None, dtype=None):
+    def __init__(self, spec: dict[str, Any], seed: int | None = None,
+                 dtype: DTypeLike | None = None) -> None:
         super().__init__()
         self.spec = dict(spec)
         self.np_dtype = np.dtype(dtype or spec.get("dtype", "float32"))
@@ -150,33 +163,33 @@ class MLXMLP(FromNumpy, nn.Module):
         self.set_dtype(DTYPES[self.np_dtype.name])
         self.load_numpy_state(MLP.from_spec(self.spec, seed=seed).state_dict())
 
-    def __call__(self, x):
+    def __call__(self, x: mx.array) -> mx.array:
         for layer in self.layers:
             x = layer(x)
         return x
 
-    def loss(self, X, y):
+    def loss(self, X: mx.array, y: mx.array) -> mx.array:
         return self.loss_of(self(X), y)
 
-    def loss_of(self, out, y):
+    def loss_of(self, out: mx.array, y: mx.array) -> mx.array:
         """The spec's loss of ``out`` against ``y``."""
-        return LOSSES[self.loss_name](out, y)
+        return cast(mx.array, LOSSES[self.loss_name](out, y))
 
     # --- moving between NumPy and MLX ---------------------------------------------------
 
-    def array(self, a, labels=False):
+    def array(self, a: ArrayLike, labels: bool = False) -> mx.array:
         a = np.asarray(a)
         if labels and self.loss_name == "cross_entropy" and a.ndim == 1:
             return mx.array(a.astype(np.int32))
         return mx.array(a, dtype=DTYPES[self.np_dtype.name])
 
-    def numpy_state(self):
+    def numpy_state(self) -> dict[str, np.ndarray]:
         state = {k: np.array(v) for k, v in tree_flatten(self.parameters())}
         for k in [k for k in state if k.endswith(".running_var")]:
             state[k[:-len("running_var")] + "num_batches_tracked"] = np.zeros((), dtype=np.int64)
         return state
 
-    def load_numpy_state(self, state):
+    def load_numpy_state(self, state: Mapping[str, Any]) -> None:
         """Load a handgrad state dict (strict, apart from BatchNorm's num_batches_tracked)."""
         state = {k: np.asarray(v) for k, v in state.items()
                  if not k.endswith("num_batches_tracked")}
@@ -187,10 +200,10 @@ class MLXMLP(FromNumpy, nn.Module):
                                     for k, v in state.items()]))
         mx.eval(self.parameters())
 
-    def save(self, path, **training_state):
+    def save(self, path: str | Path, **training_state: Any) -> None:
         save_checkpoint(path, Snapshot(self.spec, self.numpy_state()), **training_state)
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         self.eval()
         out = self(self.array(X))
         if self.loss_name == "cross_entropy":
@@ -199,33 +212,34 @@ class MLXMLP(FromNumpy, nn.Module):
         return np.hstack([1 - p, p])
 
 
-class SwiGLU(nn.Module):
+class SwiGLU(nn.Module):  # type: ignore[misc, unused-ignore]  # mlx is read as Any
     """LLaMA's gated block: w2(silu(w1 x) * w3 x), no biases (names as handgrad.SwiGLU)."""
 
-    def __init__(self, d, hidden):
+    def __init__(self, d: int, hidden: int) -> None:
         super().__init__()
         self.w1 = nn.Linear(d, hidden, bias=False)
         self.w2 = nn.Linear(hidden, d, bias=False)
         self.w3 = nn.Linear(d, hidden, bias=False)
 
-    def __call__(self, x):
-        return self.w2(nn.silu(self.w1(x)) * self.w3(x))
+    def __call__(self, x: mx.array) -> mx.array:
+        return cast(mx.array, self.w2(nn.silu(self.w1(x)) * self.w3(x)))
 
 
-class FFN(nn.Module):
+class FFN(nn.Module):  # type: ignore[misc, unused-ignore]  # mlx is read as Any
     """GPT-2's feed-forward block: fc2(gelu(fc1 x)) (names as handgrad.FFN)."""
 
-    def __init__(self, d, hidden, activation="gelu"):
+    def __init__(self, d: int, hidden: int, activation: ActivationSpec = "gelu") -> None:
         super().__init__()
         self.fc1 = nn.Linear(d, hidden)
         self.act = make_activation(activation)
         self.fc2 = nn.Linear(hidden, d)
 
-    def __call__(self, x):
-        return self.fc2(self.act(self.fc1(x)))
+    def __call__(self, x: mx.array) -> mx.array:
+        return cast(mx.array, self.fc2(self.act(self.fc1(x))))
 
 
-def load_numpy_params(module, params, dtype=mx.float32):
+def load_numpy_params(module: nn.Module, params: Mapping[str, np.ndarray],
+                      dtype: mx.Dtype = mx.float32) -> nn.Module:
     """Copy a handgrad module's ``params`` into an MLX module of the same names."""
     module.set_dtype(dtype)
     module.update(tree_unflatten([(k, mx.array(v, dtype=dtype)) for k, v in params.items()]))
@@ -233,20 +247,21 @@ def load_numpy_params(module, params, dtype=mx.float32):
     return module
 
 
-def framework_optimizer(opt, net=None):
+def framework_optimizer(opt: Optimizer, net: nn.Module | None = None) -> TwinOptimizer:
     """The mlx.optimizers twin of handgrad optimizer ``opt`` (MLX's need no parameters)."""
     if opt.name not in OPTIMIZERS:
         raise TypeError(f"no MLX twin for {type(opt).__name__}")
     return OPTIMIZERS[opt.name](opt)
 
 
-def train_step(model, optimizer, X, y):
+def train_step(model: MLXMLP, optimizer: TwinOptimizer | optim.Optimizer, X: mx.array,
+               y: mx.array) -> float:
     """One step, as MLX users write it. X, y: mx arrays. Returns the loss."""
     model.train()
     loss, grads = nn.value_and_grad(model, model.loss)(X, y)
     optimizer.update(model, grads)
     mx.eval(model.parameters(), optimizer.state)
-    return loss.item()
+    return cast(float, loss.item())
 
 
 # --- the backend's one adapter: what train(), compare, the benchmarks and the estimators drive --
@@ -261,7 +276,7 @@ class Trainable(TrainableBase):
     ``_grads``). ``device="cuda"`` puts MLX's default device on the GPU (MLX's CUDA backend).
     """
 
-    def __init__(self, ref, device="cpu"):
+    def __init__(self, ref: MLP, device: str = "cpu") -> None:
         super().__init__(ref)
         if str(device).startswith("cuda"):
             if not mx.cuda.is_available():
@@ -270,74 +285,75 @@ class Trainable(TrainableBase):
             mx.set_default_device(mx.gpu)
         mx.random.seed(self.framework_seed())       # dropout masks: MLX's own generator
         self.net = MLXMLP.from_numpy(ref)
-        self._grads = None
-        self.out = None
+        self._grads: Any = None  # MLX's tree of gradients
+        self.out: mx.array | None = None
 
-        def loss_and_output(X, y):          # one forward pass: BatchNorm's statistics move once
+        # one forward pass: BatchNorm's statistics move once
+        def loss_and_output(X: mx.array, y: mx.array) -> tuple[mx.array, mx.array]:
             out = self.net(X)
             return self.net.loss_of(out, y), out
         self._step = nn.value_and_grad(self.net, loss_and_output)
 
     @property
-    def params(self):
+    def params(self) -> dict[str, mx.array]:
         return dict(tree_flatten(self.net.trainable_parameters()))
 
     @property
-    def grads(self):
+    def grads(self) -> dict[str, mx.array]:
         return dict(tree_flatten(self._grads))
 
-    def set_params(self, named):
+    def set_params(self, named: Mapping[str, ArrayLike | mx.array]) -> None:
         self.net.update(tree_unflatten([(k, self.to_backend(v)) for k, v in named.items()]))
         mx.eval(self.net.parameters())
 
-    def set_grads(self, named):
+    def set_grads(self, named: Mapping[str, ArrayLike | mx.array]) -> None:
         grads = {**self.grads, **{k: self.to_backend(v) for k, v in named.items()}}
         self._grads = tree_unflatten(list(grads.items()))
 
-    def to_backend(self, a):
+    def to_backend(self, a: ArrayLike | mx.array) -> mx.array:
         """An array (NumPy or MLX) as an MLX array of this model's dtype."""
         dtype = DTYPES[self.net.np_dtype.name]
         return a.astype(dtype) if isinstance(a, mx.array) else mx.array(np.asarray(a), dtype=dtype)
 
     @staticmethod
-    def to_numpy(a):
+    def to_numpy(a: mx.array) -> np.ndarray:
         return np.array(a)
 
-    def loss_and_grad(self, X, y, training=True):
+    def loss_and_grad(self, X: ArrayLike, y: ArrayLike, training: bool = True) -> float:
         self.net.train(training)
         (loss, self.out), self._grads = self._step(self.net.array(X),
                                                    self.net.array(y, labels=True))
         mx.eval(loss, self._grads, self.out)
-        return loss.item()
+        return cast(float, loss.item())
 
-    def grad_norm(self):
+    def grad_norm(self) -> float:
         return float(mx.sqrt(sum((g.astype(mx.float32) ** 2).sum()
                                  for _, g in tree_flatten(self._grads))))
 
-    def clip_grad_norm(self, max_norm):
+    def clip_grad_norm(self, max_norm: float) -> float:
         self._grads, norm = optim.clip_grad_norm(self._grads, max_norm)
         return float(norm)
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, np.ndarray]:
         return self.net.numpy_state()
 
-    def load_state_dict(self, state):
+    def load_state_dict(self, state: Mapping[str, ArrayLike]) -> None:
         self.net.load_numpy_state(state)
 
-    def eval_batch(self, X, y):
+    def eval_batch(self, X: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
         self.net.eval()
         out = self.net(self.net.array(X))
         loss = self.net.loss_of(out, self.net.array(y, labels=True))
-        return loss.item(), np.array(out)
+        return cast(float, loss.item()), np.array(out)
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         return self.net.predict_proba(self.check_X(X))
 
-    def optimizer(self, opt):
+    def optimizer(self, opt: Optimizer) -> TrainableOptimizer:
         """mlx.optimizers for handgrad optimizer ``opt``, behind handgrad's optimizer interface."""
         return TrainableOptimizer(self, opt)
 
-    def sync(self):
+    def sync(self) -> None:
         """Wait until the device has done what was asked of it (for a clock)."""
         mx.synchronize()
 
@@ -345,28 +361,30 @@ class Trainable(TrainableBase):
 class TrainableOptimizer:
     """mlx.optimizers behind handgrad's optimizer interface; state dicts use handgrad's names."""
 
-    def __init__(self, model, opt):
+    like: Any      # the handgrad optimizer it stands in for (SGD's momentum is read by name)
+
+    def __init__(self, model: Trainable, opt: Optimizer) -> None:
         self.model, self.like = model, opt
         self.twin = framework_optimizer(opt)
         self.slots = SLOTS[opt.name]
         self.t = 0
 
     @property
-    def lr(self):
+    def lr(self) -> float:
         return float(self.twin.inner.learning_rate)
 
     @lr.setter
-    def lr(self, value):
+    def lr(self, value: float) -> None:
         self.twin.set_lr(value)
 
-    def step(self, model):
+    def step(self, model: Trainable) -> None:
         self.twin.update(model.net, model._grads)
         mx.eval(model.net.parameters(), self.twin.state)
         self.t += 1
 
-    def state_dict(self):
-        sd = self.like.state_dict()
-        state = {}
+    def state_dict(self) -> dict[str, Any]:
+        sd: dict[str, Any] = self.like.state_dict()
+        state: dict[str, dict[str, np.ndarray]] = {}
         for key, value in tree_flatten(self.twin.state):
             name, _, slot = key.rpartition(".")
             if slot in self.slots and (self.like.name != "sgd" or self.like.momentum):
@@ -374,7 +392,7 @@ class TrainableOptimizer:
         sd.update(t=self.t, lr=self.lr, state=state)
         return sd
 
-    def load_state_dict(self, sd):
+    def load_state_dict(self, sd: Mapping[str, Any]) -> None:
         self.t = int(sd["t"])
         self.twin.inner.init(self.model.net.trainable_parameters())
         back = {v: k for k, v in self.slots.items()}

@@ -18,6 +18,8 @@ examples, ``0.5 * F.mse_loss(out, y, reduction="sum") / n`` (``F.mse_loss``'s ow
 mean runs over every entry and has no ½: that is ``mse_mean`` times 2).
 """
 
+from __future__ import annotations
+
 try:
     import torch
     import torch.nn.functional as F
@@ -28,13 +30,21 @@ except ImportError:  # pragma: no cover - exercised only without torch
                       "https://download.pytorch.org/whl/cpu), "
                       "or pip install 'handgrad[torch]'") from None
 
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from ..io import Snapshot, save_checkpoint, to_numpy
 from ..mlp import MLP, layer_plan
-from ..nn.activations import get_activation
+from ..nn.activations import ActivationSpec, get_activation
 from ..nn.module import check_state_matches
 from ._trainable import FromNumpy, TrainableBase
+
+if TYPE_CHECKING:
+    from ..optim import Optimizer
 
 # PyTorch's line for each name in handgrad's tables (nn.ACTIVATIONS, nn.NORMS, nn.LOSSES,
 # optim.OPTIMIZERS); a test checks that no name lacks one.
@@ -72,27 +82,28 @@ OPTIMIZERS = {                     # (parameters, handgrad optimizer) -> torch.o
 SLOTS = {"momentum_buffer": "velocity", "exp_avg": "m", "exp_avg_sq": "v"}   # torch -> handgrad
 
 
-def make_activation(spec):
+def make_activation(spec: ActivationSpec) -> nn.Module:
     """The torch module for a handgrad activation spec (softmax/sigmoid outputs give logits)."""
     act = get_activation(spec)
     return ACTIVATIONS[act.key](act)
 
 
-def make_norm(name, d, dtype=None):
+def make_norm(name: str | None, d: int, dtype: torch.dtype | None = None) -> nn.Module | None:
     """The torch module for a handgrad norm name (None for "none")."""
     return None if name in (None, "none") else NORMS[name](d, dtype)
 
 
-class Block(nn.Linear):
+class Block(nn.Linear):  # type: ignore[misc, unused-ignore]  # torch is read as Any
     """One layer: Linear -> [norm] -> activation -> [dropout]."""
 
-    def __init__(self, n_in, n_out, activation, norm=None, dropout=0.0, bias=True, dtype=None):
+    def __init__(self, n_in: int, n_out: int, activation: ActivationSpec, norm: str | None = None,
+                 dropout: float = 0.0, bias: bool = True, dtype: torch.dtype | None = None) -> None:
         super().__init__(n_in, n_out, bias=bias, dtype=dtype)
         self.norm = make_norm(norm, n_out, dtype)
         self.act = make_activation(activation)
         self.drop = nn.Dropout(dropout) if dropout else None
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = super().forward(x)
         if self.norm is not None:
             h = self.norm(h)
@@ -100,11 +111,12 @@ class Block(nn.Linear):
         return self.drop(h) if self.drop is not None else h
 
 
-class TorchMLP(FromNumpy, nn.Module):
+class TorchMLP(FromNumpy, nn.Module):  # type: ignore[misc, unused-ignore]  # torch is read as Any
     """handgrad's MLP in PyTorch. Weights come from NumPy: ``seed`` draws them with
     handgrad's own initializers, so every backend starts from the same numbers."""
 
-    def __init__(self, spec, seed=None, dtype=None):
+    def __init__(self, spec: dict[str, Any], seed: int | None = None,
+                 dtype: DTypeLike | None = None) -> None:
         super().__init__()
         self.spec = dict(spec)
         self.dtype = {"float32": torch.float32, "float64": torch.float64}[
@@ -113,12 +125,12 @@ class TorchMLP(FromNumpy, nn.Module):
         self.layers = nn.ModuleList(Block(*layer, dtype=self.dtype) for layer in plan)
         self.load_numpy_state(MLP.from_spec(self.spec, seed=seed).state_dict())
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         for layer in self.layers:
             x = layer(x)
         return x
 
-    def loss(self, out, y):
+    def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """The spec's loss of ``out`` against ``y`` (labels become one-hot rows for an MSE)."""
         if self.loss_name.startswith("mse"):
             if y.ndim == 1 and out.ndim == 2 and out.shape[1] > 1 and not y.is_floating_point():
@@ -129,10 +141,10 @@ class TorchMLP(FromNumpy, nn.Module):
     # --- moving between NumPy and PyTorch ----------------------------------------------
 
     @property
-    def device(self):
+    def device(self) -> torch.device:
         return next(self.parameters()).device
 
-    def tensor(self, array, labels=False):
+    def tensor(self, array: ArrayLike, labels: bool = False) -> torch.Tensor:
         """A NumPy array as a tensor on this model's device (labels as int64, else our dtype)."""
         a = np.asarray(array)
         device = self.device
@@ -140,10 +152,10 @@ class TorchMLP(FromNumpy, nn.Module):
             return torch.as_tensor(a.astype(np.int64, copy=False), device=device)
         return torch.as_tensor(a, dtype=self.dtype, device=device)
 
-    def numpy_state(self):
+    def numpy_state(self) -> dict[str, np.ndarray]:
         return {k: to_numpy(v) for k, v in self.state_dict().items()}
 
-    def load_numpy_state(self, state):
+    def load_numpy_state(self, state: Mapping[str, ArrayLike]) -> None:
         """Load a handgrad state dict (strict: missing, unexpected or misshapen keys are listed)."""
         own = self.state_dict()
         check_state_matches({k: v.detach().cpu().numpy() for k, v in own.items()},
@@ -151,60 +163,62 @@ class TorchMLP(FromNumpy, nn.Module):
         self.load_state_dict({k: torch.as_tensor(np.asarray(v)).to(own[k].dtype)
                               for k, v in state.items()})
 
-    def save(self, path, **training_state):
+    def save(self, path: str | Path, **training_state: Any) -> None:
         save_checkpoint(path, Snapshot(self.spec, self.numpy_state()), **training_state)
 
-    @torch.no_grad()
-    def predict_proba(self, X):
+    @torch.no_grad()  # type: ignore[untyped-decorator, unused-ignore]  # torch is read as Any
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         self.eval()
         out = self(self.tensor(X))
         if self.loss_name == "cross_entropy":
-            return torch.softmax(out, dim=1).cpu().numpy()
+            return cast(np.ndarray, torch.softmax(out, dim=1).cpu().numpy())
         p = torch.sigmoid(out).cpu().numpy()
         return np.hstack([1 - p, p])
 
 
-class SwiGLU(nn.Module):
+class SwiGLU(nn.Module):  # type: ignore[misc, unused-ignore]  # torch is read as Any
     """LLaMA's gated block: w2(silu(w1 x) * w3 x), no biases (names as handgrad.SwiGLU)."""
 
-    def __init__(self, d, hidden, dtype=torch.float32):
+    def __init__(self, d: int, hidden: int, dtype: torch.dtype = torch.float32) -> None:
         super().__init__()
         self.w1 = nn.Linear(d, hidden, bias=False, dtype=dtype)
         self.w2 = nn.Linear(hidden, d, bias=False, dtype=dtype)
         self.w3 = nn.Linear(d, hidden, bias=False, dtype=dtype)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.w2(F.silu(self.w1(x)) * self.w3(x))
 
 
-class FFN(nn.Module):
+class FFN(nn.Module):  # type: ignore[misc, unused-ignore]  # torch is read as Any
     """GPT-2's feed-forward block: fc2(gelu(fc1 x)) (names as handgrad.FFN)."""
 
-    def __init__(self, d, hidden, activation="gelu", dtype=torch.float32):
+    def __init__(self, d: int, hidden: int, activation: ActivationSpec = "gelu",
+                 dtype: torch.dtype = torch.float32) -> None:
         super().__init__()
         self.fc1 = nn.Linear(d, hidden, dtype=dtype)
         self.act = make_activation(activation)
         self.fc2 = nn.Linear(hidden, d, dtype=dtype)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc2(self.act(self.fc1(x)))
 
 
-def framework_optimizer(opt, net):
+def framework_optimizer(opt: Optimizer, net: nn.Module) -> torch.optim.Optimizer:
     """The torch.optim twin of handgrad optimizer ``opt`` over ``net``'s parameters."""
     if opt.name not in OPTIMIZERS:
         raise TypeError(f"no PyTorch twin for {type(opt).__name__}")
     return OPTIMIZERS[opt.name](net.parameters(), opt)
 
 
-def train_step(model, optimizer, X, y):
+def train_step(model: TorchMLP, optimizer: torch.optim.Optimizer, X: torch.Tensor,
+               y: torch.Tensor) -> float:
     """One step, as PyTorch users write it. X, y: tensors. Returns the loss."""
     model.train()
     optimizer.zero_grad()
     loss = model.loss(model(X), y)
     loss.backward()
     optimizer.step()
-    return loss.item()
+    return cast(float, loss.item())
 
 
 # --- the backend's one adapter: what train(), compare, the benchmarks and the estimators drive --
@@ -226,32 +240,32 @@ class Trainable(TrainableBase):
       ``spec``, ``task`` as the MLP's; ``sync()`` waits for the device.
     """
 
-    def __init__(self, ref, device="cpu"):
+    def __init__(self, ref: MLP, device: str = "cpu") -> None:
         super().__init__(ref)
         if str(device).startswith("cuda") and not torch.cuda.is_available():
             raise RuntimeError(f"this PyTorch ({torch.__version__}) has no CUDA: install a CUDA "
                                "build of PyTorch (https://pytorch.org/get-started/locally/) on a "
                                "machine with an NVIDIA GPU, or use --device cpu")
         torch.manual_seed(self.framework_seed())    # dropout masks: torch's own generator
-        self.net = TorchMLP.from_numpy(ref).to(device)
-        self.out = None
+        self.net: TorchMLP = TorchMLP.from_numpy(ref).to(device)
+        self.out: torch.Tensor | None = None
 
     @property
-    def params(self):
+    def params(self) -> dict[str, torch.Tensor]:
         return {k: p.detach() for k, p in self.net.named_parameters()}
 
     @property
-    def grads(self):
+    def grads(self) -> dict[str, torch.Tensor | None]:
         return {k: p.grad for k, p in self.net.named_parameters()}
 
-    @torch.no_grad()
-    def set_params(self, named):
+    @torch.no_grad()  # type: ignore[untyped-decorator, unused-ignore]  # torch is read as Any
+    def set_params(self, named: Mapping[str, ArrayLike | torch.Tensor]) -> None:
         for k, p in self.net.named_parameters():
             if k in named:
                 p.copy_(torch.as_tensor(named[k], dtype=p.dtype, device=p.device))
 
-    @torch.no_grad()
-    def set_grads(self, named):
+    @torch.no_grad()  # type: ignore[untyped-decorator, unused-ignore]  # torch is read as Any
+    def set_grads(self, named: Mapping[str, ArrayLike | torch.Tensor]) -> None:
         for k, p in self.net.named_parameters():
             if k in named:
                 g = torch.as_tensor(named[k], dtype=p.dtype, device=p.device)
@@ -260,14 +274,14 @@ class Trainable(TrainableBase):
                 else:
                     p.grad.copy_(g)
 
-    def to_backend(self, a):
+    def to_backend(self, a: ArrayLike) -> torch.Tensor:
         return torch.as_tensor(np.asarray(a), dtype=self.net.dtype, device=self.net.device)
 
     @staticmethod
-    def to_numpy(t):
+    def to_numpy(t: torch.Tensor) -> np.ndarray:
         return to_numpy(t)
 
-    def loss_and_grad(self, X, y, training=True):
+    def loss_and_grad(self, X: ArrayLike, y: ArrayLike, training: bool = True) -> float:
         net = self.net
         if net.training != training:
             net.train(training)
@@ -276,34 +290,34 @@ class Trainable(TrainableBase):
         loss = net.loss(out, net.tensor(y, labels=True))
         loss.backward()
         self.out = out.detach()
-        return loss.item()
+        return cast(float, loss.item())
 
-    def grad_norm(self):
+    def grad_norm(self) -> float:
         return float(torch.sqrt(sum((p.grad.double() ** 2).sum() for p in self.net.parameters())))
 
-    def clip_grad_norm(self, max_norm):
+    def clip_grad_norm(self, max_norm: float) -> float:
         return float(torch.nn.utils.clip_grad_norm_(self.net.parameters(), max_norm))
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, np.ndarray]:
         return self.net.numpy_state()
 
-    def load_state_dict(self, state):
+    def load_state_dict(self, state: Mapping[str, ArrayLike]) -> None:
         self.net.load_numpy_state(state)
 
-    @torch.no_grad()
-    def eval_batch(self, X, y):
+    @torch.no_grad()  # type: ignore[untyped-decorator, unused-ignore]  # torch is read as Any
+    def eval_batch(self, X: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
         self.net.eval()
         out = self.net(self.net.tensor(X))
         return self.net.loss(out, self.net.tensor(y, labels=True)).item(), to_numpy(out)
 
-    def predict_proba(self, X):
-        return self.net.predict_proba(self.check_X(X))
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
+        return cast(np.ndarray, self.net.predict_proba(self.check_X(X)))
 
-    def optimizer(self, opt):
+    def optimizer(self, opt: Optimizer) -> TrainableOptimizer:
         """torch.optim for handgrad optimizer ``opt``, behind handgrad's optimizer interface."""
         return TrainableOptimizer(self, opt)
 
-    def sync(self):
+    def sync(self) -> None:
         """Wait until the device has done what was asked of it (for a clock)."""
         if self.net.device.type == "cuda":
             torch.cuda.synchronize()
@@ -312,26 +326,26 @@ class Trainable(TrainableBase):
 class TrainableOptimizer:
     """torch.optim behind handgrad's optimizer interface; its state dict uses handgrad's names."""
 
-    def __init__(self, model, opt):
+    def __init__(self, model: Trainable, opt: Optimizer) -> None:
         self.model, self.like = model, opt
         self.opt = framework_optimizer(opt, model.net)
         self.names = [k for k, _ in model.net.named_parameters()]
         self.t = 0
 
     @property
-    def lr(self):
-        return self.opt.param_groups[0]["lr"]
+    def lr(self) -> float:
+        return cast(float, self.opt.param_groups[0]["lr"])
 
     @lr.setter
-    def lr(self, value):
+    def lr(self, value: float) -> None:
         for group in self.opt.param_groups:
             group["lr"] = value
 
-    def step(self, model):
+    def step(self, model: Trainable) -> None:
         self.opt.step()
         self.t += 1
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         sd = self.like.state_dict()
         state = self.opt.state_dict()["state"]
         sd.update(t=self.t, lr=self.lr, state={
@@ -339,7 +353,7 @@ class TrainableOptimizer:
             for i, s in state.items()})
         return sd
 
-    def load_state_dict(self, sd):
+    def load_state_dict(self, sd: Mapping[str, Any]) -> None:
         self.t, self.lr = int(sd["t"]), float(sd["lr"])
         back = {v: k for k, v in SLOTS.items()}
         params = dict(self.model.net.named_parameters())
