@@ -1,5 +1,6 @@
 """The house rules, kept by the test command: ruff's lint over the whole repository (the notebooks
-and the book's hooks included), mypy over the package, and type hints on every public function and method.
+and the book's hooks included), mypy --strict over the whole package, and type hints on every
+public function and method.
 
 The settings live in pyproject.toml ([tool.ruff], [tool.mypy]). ruff lints only: the code keeps
 its own layout, shape comments aligned, so ``ruff format`` is not part of the rules.

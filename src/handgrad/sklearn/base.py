@@ -35,7 +35,7 @@ ArrayLike = Any          # what scikit-learn's validation turns into an array
 MatrixLike = Any         # an array-like or a SciPy sparse matrix or array
 
 
-class BaseMLP(ScikitLearnLayout, BaseEstimator):  # type: ignore[misc, unused-ignore]  # sklearn has no types
+class BaseMLP(ScikitLearnLayout, BaseEstimator):  # type: ignore[misc]  # sklearn has no types
     """What the classifier and the regressor share: parameters, the solvers, fitted attributes."""
 
     loss: str

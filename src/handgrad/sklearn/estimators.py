@@ -20,7 +20,7 @@ from .names import parameter_constraints
 from .randomness import Draws, HandgradDraws
 
 
-class MLPClassifier(ClassifierMixin, BaseMLP):  # type: ignore[misc, unused-ignore]  # sklearn has no types
+class MLPClassifier(ClassifierMixin, BaseMLP):  # type: ignore[misc]  # sklearn has no types
     """A multi-layer perceptron classifier, scikit-learn's ``MLPClassifier`` on handgrad.
 
     The output is a softmax over the classes (multiclass), one sigmoid unit (two
@@ -82,7 +82,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):  # type: ignore[misc, unused-igno
         return float(accuracy_score(truth, self._labels(out), sample_weight=w))
 
     # scikit-learn ships no types, so under --strict its decorator is untyped
-    @available_if(lambda est: est._check_solver())  # type: ignore[untyped-decorator, unused-ignore]
+    @available_if(lambda est: est._check_solver())  # type: ignore[untyped-decorator]
     def partial_fit(self, X: MatrixLike, y: ArrayLike, sample_weight: ArrayLike | None = None,
                     classes: ArrayLike | None = None) -> MLPClassifier:
         """One epoch over (X, y); the first call needs ``classes``: every label there will be."""
@@ -132,7 +132,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):  # type: ignore[misc, unused-igno
         return tags
 
 
-class MLPRegressor(RegressorMixin, BaseMLP):  # type: ignore[misc, unused-ignore]  # sklearn has no types
+class MLPRegressor(RegressorMixin, BaseMLP):  # type: ignore[misc]  # sklearn has no types
     """A multi-layer perceptron regressor, scikit-learn's ``MLPRegressor`` on handgrad.
 
     ``loss="squared_error"``: an identity output and half the squared error;
@@ -200,7 +200,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):  # type: ignore[misc, unused-ignore
                         out.ravel() if out.shape[1] == 1 else out, sample_weight=w))
 
     # scikit-learn ships no types, so under --strict its decorator is untyped
-    @available_if(lambda est: est._check_solver())  # type: ignore[untyped-decorator, unused-ignore]
+    @available_if(lambda est: est._check_solver())  # type: ignore[untyped-decorator]
     def partial_fit(self, X: MatrixLike, y: ArrayLike,
                     sample_weight: ArrayLike | None = None) -> MLPRegressor:
         """One epoch over (X, y), continuing from the current weights."""

@@ -128,7 +128,7 @@ def make_norm(name: str | None, d: int) -> nn.Module | None:
     return None if name in (None, "none") else NORMS[name](d)
 
 
-class Block(nn.Linear):  # type: ignore[misc, unused-ignore]  # mlx is read as Any
+class Block(nn.Linear):  # type: ignore[misc]  # mlx is read as Any
     """One layer: Linear -> [norm] -> activation -> [dropout]."""
 
     def __init__(self, n_in: int, n_out: int, activation: ActivationSpec, norm: str | None = None,
@@ -149,7 +149,7 @@ class Block(nn.Linear):  # type: ignore[misc, unused-ignore]  # mlx is read as A
         return self.drop(h) if "drop" in self else h
 
 
-class MLXMLP(FromNumpy, nn.Module):  # type: ignore[misc, unused-ignore]  # mlx is read as Any
+class MLXMLP(FromNumpy, nn.Module):  # type: ignore[misc]  # mlx is read as Any
     """handgrad's MLP in MLX. Weights come from NumPy: ``seed`` draws them with
     handgrad's own initializers, so every backend starts from the same numbers."""
 
@@ -212,7 +212,7 @@ class MLXMLP(FromNumpy, nn.Module):  # type: ignore[misc, unused-ignore]  # mlx 
         return np.hstack([1 - p, p])
 
 
-class SwiGLU(nn.Module):  # type: ignore[misc, unused-ignore]  # mlx is read as Any
+class SwiGLU(nn.Module):  # type: ignore[misc]  # mlx is read as Any
     """LLaMA's gated block: w2(silu(w1 x) * w3 x), no biases (names as handgrad.SwiGLU)."""
 
     def __init__(self, d: int, hidden: int) -> None:
@@ -225,7 +225,7 @@ class SwiGLU(nn.Module):  # type: ignore[misc, unused-ignore]  # mlx is read as 
         return cast(mx.array, self.w2(nn.silu(self.w1(x)) * self.w3(x)))
 
 
-class FFN(nn.Module):  # type: ignore[misc, unused-ignore]  # mlx is read as Any
+class FFN(nn.Module):  # type: ignore[misc]  # mlx is read as Any
     """GPT-2's feed-forward block: fc2(gelu(fc1 x)) (names as handgrad.FFN)."""
 
     def __init__(self, d: int, hidden: int, activation: ActivationSpec = "gelu") -> None:

@@ -93,7 +93,7 @@ def make_norm(name: str | None, d: int, dtype: torch.dtype | None = None) -> nn.
     return None if name in (None, "none") else NORMS[name](d, dtype)
 
 
-class Block(nn.Linear):  # type: ignore[misc, unused-ignore]  # torch is read as Any
+class Block(nn.Linear):  # type: ignore[misc]  # torch is read as Any
     """One layer: Linear -> [norm] -> activation -> [dropout]."""
 
     def __init__(self, n_in: int, n_out: int, activation: ActivationSpec, norm: str | None = None,
@@ -111,7 +111,7 @@ class Block(nn.Linear):  # type: ignore[misc, unused-ignore]  # torch is read as
         return self.drop(h) if self.drop is not None else h
 
 
-class TorchMLP(FromNumpy, nn.Module):  # type: ignore[misc, unused-ignore]  # torch is read as Any
+class TorchMLP(FromNumpy, nn.Module):  # type: ignore[misc]  # torch is read as Any
     """handgrad's MLP in PyTorch. Weights come from NumPy: ``seed`` draws them with
     handgrad's own initializers, so every backend starts from the same numbers."""
 
@@ -166,7 +166,7 @@ class TorchMLP(FromNumpy, nn.Module):  # type: ignore[misc, unused-ignore]  # to
     def save(self, path: str | Path, **training_state: Any) -> None:
         save_checkpoint(path, Snapshot(self.spec, self.numpy_state()), **training_state)
 
-    @torch.no_grad()  # type: ignore[untyped-decorator, unused-ignore]  # torch is read as Any
+    @torch.no_grad()  # type: ignore[untyped-decorator]  # torch is read as Any
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
         self.eval()
         out = self(self.tensor(X))
@@ -176,7 +176,7 @@ class TorchMLP(FromNumpy, nn.Module):  # type: ignore[misc, unused-ignore]  # to
         return np.hstack([1 - p, p])
 
 
-class SwiGLU(nn.Module):  # type: ignore[misc, unused-ignore]  # torch is read as Any
+class SwiGLU(nn.Module):  # type: ignore[misc]  # torch is read as Any
     """LLaMA's gated block: w2(silu(w1 x) * w3 x), no biases (names as handgrad.SwiGLU)."""
 
     def __init__(self, d: int, hidden: int, dtype: torch.dtype = torch.float32) -> None:
@@ -189,7 +189,7 @@ class SwiGLU(nn.Module):  # type: ignore[misc, unused-ignore]  # torch is read a
         return self.w2(F.silu(self.w1(x)) * self.w3(x))
 
 
-class FFN(nn.Module):  # type: ignore[misc, unused-ignore]  # torch is read as Any
+class FFN(nn.Module):  # type: ignore[misc]  # torch is read as Any
     """GPT-2's feed-forward block: fc2(gelu(fc1 x)) (names as handgrad.FFN)."""
 
     def __init__(self, d: int, hidden: int, activation: ActivationSpec = "gelu",
@@ -258,13 +258,13 @@ class Trainable(TrainableBase):
     def grads(self) -> dict[str, torch.Tensor | None]:
         return {k: p.grad for k, p in self.net.named_parameters()}
 
-    @torch.no_grad()  # type: ignore[untyped-decorator, unused-ignore]  # torch is read as Any
+    @torch.no_grad()  # type: ignore[untyped-decorator]  # torch is read as Any
     def set_params(self, named: Mapping[str, ArrayLike | torch.Tensor]) -> None:
         for k, p in self.net.named_parameters():
             if k in named:
                 p.copy_(torch.as_tensor(named[k], dtype=p.dtype, device=p.device))
 
-    @torch.no_grad()  # type: ignore[untyped-decorator, unused-ignore]  # torch is read as Any
+    @torch.no_grad()  # type: ignore[untyped-decorator]  # torch is read as Any
     def set_grads(self, named: Mapping[str, ArrayLike | torch.Tensor]) -> None:
         for k, p in self.net.named_parameters():
             if k in named:
@@ -304,7 +304,7 @@ class Trainable(TrainableBase):
     def load_state_dict(self, state: Mapping[str, ArrayLike]) -> None:
         self.net.load_numpy_state(state)
 
-    @torch.no_grad()  # type: ignore[untyped-decorator, unused-ignore]  # torch is read as Any
+    @torch.no_grad()  # type: ignore[untyped-decorator]  # torch is read as Any
     def eval_batch(self, X: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
         self.net.eval()
         out = self.net(self.net.tensor(X))
