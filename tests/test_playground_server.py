@@ -1039,14 +1039,14 @@ def test_the_graph_takes_the_pages_a_b_c_and_the_relu_stops_the_gradient(client)
         assert r.status_code == 400 and r.json()["field"] == field
 
 
-def test_graph_without_the_engine_is_a_clear_503(client, monkeypatch):
+def test_a_view_whose_optional_package_is_missing_answers_a_clear_503(client, monkeypatch):
     from handgrad.playground import graph
 
-    def missing():
-        raise ImportError("the graph view needs handgrad's scalar engine (handgrad.engine)")
-    monkeypatch.setattr(graph, "_engine", missing)
+    def missing(**leaves):
+        raise ImportError("this view needs a package that is not installed")
+    monkeypatch.setattr(graph, "example_graph", missing)
     r = client.get("/api/graph")
-    assert r.status_code == 503 and "scalar engine" in r.json()["message"]
+    assert r.status_code == 503 and "not installed" in r.json()["message"]
 
 
 # --- safety ----------------------------------------------------------------------------------------

@@ -7,19 +7,23 @@ from .draw import short
 from .value import RULES, Value, topological_order
 
 
-def example_graph() -> Value:
-    """The lesson's graph, after backward: a = 2, b = -3, c = 10, d = a·b, e = d + c, L = relu(e).
+def example_graph(a: float = 2.0, b: float = -3.0, c: float = 10.0, *,
+                  backward: bool = True) -> Value:
+    """The lesson's graph: d = a·b, e = d + c, L = relu(e), each node labelled as the lesson
+    names it; after ``L.backward()`` unless ``backward=False``.
 
-    L = relu(2·(-3) + 10) = 4; dL/de = dL/dd = dL/dc = 1, dL/da = b = -3, dL/db = a = 2.
+    With the lesson's a = 2, b = -3, c = 10: L = relu(2·(-3) + 10) = 4; dL/de = dL/dd = dL/dc
+    = 1, dL/da = b = -3, dL/db = a = 2.
     """
-    a, b, c = Value(2.0, "a"), Value(-3.0, "b"), Value(10.0, "c")
-    d = a * b
+    a_, b_, c_ = Value(a, "a"), Value(b, "b"), Value(c, "c")
+    d = a_ * b_
     d.label = "d"
-    e = d + c
+    e = d + c_
     e.label = "e"
     L = e.relu()
     L.label = "L"
-    L.backward()
+    if backward:
+        L.backward()
     return L
 
 

@@ -11,22 +11,14 @@ value and gradient sent is the engine's, read after each step; the page writes t
 """
 
 from collections.abc import Mapping
-from types import ModuleType
 from typing import Any
 
+from ..engine.example import example_graph
+from ..engine.value import RULES, propagate, topological_order
 from .checks import SettingError, number
 
 DEFAULT_LEAVES = {"a": 2.0, "b": -3.0, "c": 10.0}
 LIMIT = 1000.0              # each leaf within ±LIMIT
-
-
-def _engine() -> ModuleType:
-    try:
-        from .. import engine
-    except ImportError as e:
-        raise ImportError("the graph view needs handgrad's scalar engine (handgrad.engine), "
-                          f"which this installation lacks: {e}") from e
-    return engine
 
 
 def check_leaves(query: dict[str, Any]) -> dict[str, float]:
@@ -37,29 +29,16 @@ def check_leaves(query: dict[str, Any]) -> dict[str, float]:
     return {k: number(k, query.get(k, v), -LIMIT, LIMIT, k) for k, v in DEFAULT_LEAVES.items()}
 
 
-def lesson_graph(engine: ModuleType, a: Any, b: Any, c: Any) -> Any:
-    """L = relu(a·b + c) built by the engine, each node labelled as the lesson names it."""
-    a, b, c = engine.Value(a, "a"), engine.Value(b, "b"), engine.Value(c, "c")
-    d = a * b
-    d.label = "d"
-    e = d + c
-    e.label = "e"
-    L = e.relu()
-    L.label = "L"
-    return L
-
-
 def graph_steps(query: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Nodes (value, op, parents, local derivatives, rule) and every backward step's grads."""
-    engine = _engine()
     leaves = check_leaves(dict(query or {}))
-    root = lesson_graph(engine, **leaves)
-    order = engine.topological_order(root)                 # leaves first
+    root = example_graph(**leaves, backward=False)
+    order = topological_order(root)                        # leaves first
     index = {id(v): i for i, v in enumerate(order)}
     root.grad = 1.0                                        # the seed: ∂L/∂L = 1
     backward = []
     for v in reversed(order):
-        engine.propagate(v)                                # one step of the engine's backward
+        propagate(v)                                       # one step of the engine's backward
         adds = [{"parent": index[id(p)], "local": float(d), "out_grad": float(v.grad),
                  "add": float(d) * float(v.grad)} for p, d in zip(v.parents, v.local)]
         backward.append({"node": index[id(v)], "grads": [float(n.grad) for n in order],
@@ -67,7 +46,7 @@ def graph_steps(query: Mapping[str, Any] | None = None) -> dict[str, Any]:
     nodes = [{"id": i, "label": v.label, "op": v.op, "data": float(v.data),
               "grad": float(v.grad), "parents": [index[id(p)] for p in v.parents],
               "local": [float(d) for d in v.local],
-              "rule": engine.RULES.get(v.op, "") if v.op else ""}
+              "rule": RULES.get(v.op, "") if v.op else ""}
              for i, v in enumerate(order)]
     return {"type": "graph", "leaves": leaves, "limit": LIMIT, "nodes": nodes,
             "root": index[id(root)], "backward": backward}
