@@ -7,12 +7,14 @@
 #   ./run.sh <any handgrad command>   e.g. ./run.sh trace --layers 784,256,128,10 --batch-size 64
 # The first call makes .venv (PyTorch's CPU build first, then handgrad with every
 # extra); later calls reuse it until pyproject.toml changes.
+# handgrad's own commands run in the folder you call them from (so `cd ws && ../run.sh learn`
+# finds the workspace ws); test, bench and docs run in this repository.
 set -euo pipefail
-cd "$(dirname "$0")"
+ROOT=$(cd "$(dirname "$0")" && pwd)
 
 PYTHON=${PYTHON:-python3}
-VENV=.venv
-STAMP=$VENV/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+VENV=$ROOT/.venv
+STAMP=$VENV/.installed-$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)
 
 if [ ! -f "$STAMP" ]; then
     echo "setting up $VENV (once) ..." >&2
@@ -23,11 +25,11 @@ if [ ! -f "$STAMP" ]; then
     if [ "$(uname -s)" = Linux ]; then
         "$VENV/bin/python" -m pip install -q "torch==2.13.0" >&2
     fi
-    "$VENV/bin/python" -m pip install -q -e ".[all,test,docs]" >&2
+    "$VENV/bin/python" -m pip install -q -e "$ROOT[all,test,docs]" >&2
     rm -f "$VENV"/.installed-*
     touch "$STAMP"
 fi
-export HANDGRAD_PROG="./run.sh"       # so hints print a command that works from here
+export HANDGRAD_PROG="$0"             # so hints print a command that works from here
 
 # Optional system packages some tests use. They are installed only when asked
 # (HANDGRAD_INSTALL_SYSTEM_PACKAGES=1, as CI does); otherwise their tests skip, saying why.
@@ -59,11 +61,14 @@ cmd=${1:-train}
 [ $# -gt 0 ] && shift
 case "$cmd" in
     test)
+        cd "$ROOT"
         system_packages
         exec "$VENV/bin/python" -m pytest "$@" ;;
     bench)
+        cd "$ROOT"
         exec "$VENV/bin/python" benchmarks/speed.py "$@" ;;
     docs)
+        cd "$ROOT"
         export NO_MKDOCS_2_WARNING=1      # MkDocs' notice about its next version, not about this book
         "$VENV/bin/mkdocs" build "$@"
         echo "the book is in site/: open site/index.html (no server needed)" >&2 ;;

@@ -12,6 +12,7 @@ finds them (``handgrad.data.find``: an explicit folder, $HANDGRAD_DATA/<name>/,
 nowhere, the test is skipped with one line that says how to get them.
 """
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,7 @@ def missing_reason(name):
     """One line: where ``name`` was looked for, and the command that gets it."""
     name = canonical_name(name)
     looked = ", ".join(str(p) for p in candidate_dirs(name))
-    download = f"python -c 'import handgrad.data as d; d.download(\"{name}\")'"
+    download = f"{sys.executable} -c 'import handgrad.data as d; d.download(\"{name}\")'"
     reason = (f"{TITLES.get(name, name)} not found (looked in {looked}); get it with: {download}  "
               f"or put the four train-/t10k- *-ubyte.gz files in {cache_dir() / name}")
     if name in SYSTEM_PACKAGES:

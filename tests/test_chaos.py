@@ -26,7 +26,8 @@ def _assert_all_whole(outcomes):
 @pytest.mark.slow
 def test_killed_single_process_runs_resume_to_the_same_weights_bit_for_bit():
     outcomes = chaos.chaos(single=4, multi=0, seed=11, log=lambda *a: None)
-    assert len(outcomes) == 4
+    # a run that ended before its kill is drawn again (once): 4 to 8 runs, 3 or more killed
+    assert 4 <= len(outcomes) <= 8 and sum(not o.ended_first for o in outcomes) >= 3
     _assert_all_whole(outcomes)
 
 

@@ -20,6 +20,7 @@ def run(*args):
     return result.exit_code, result.output
 
 
+@pytest.mark.slow                   # trains and draws in a process of its own: about 2 s
 def test_train_writes_checkpoint_history_and_pictures(tmp_path):
     out = tmp_path / "digits"
     code, text = run("train", "--dataset", "digits", "--epochs", "3", "--momentum", "0.9",
@@ -111,6 +112,7 @@ def test_a_loss_that_explodes_without_reaching_infinity_stops_the_run(tmp_path):
     assert "exploded" not in text and ("test accuracy" in text or "loss became" in text)
 
 
+@pytest.mark.slow                   # trains and draws in a process of its own: about 2 s
 def test_an_earlier_run_is_never_overwritten_by_default(tmp_path):
     out = tmp_path / "run"
     assert run("train", "--dataset", "digits", "--epochs", "2", "--out", out, "--quiet")[0] == 0
@@ -148,6 +150,7 @@ def test_resume_with_more_epochs_keeps_the_schedule_and_says_so(tmp_path):
     assert lrs[2] <= lrs[1] < 1e-3 * 0.1               # no jump back up after the cosine's end
 
 
+@pytest.mark.slow                   # trains and draws in a process of its own: about 2 s
 def test_checkpoints_get_the_users_umask_like_the_other_files(tmp_path):
     import os
     out = tmp_path / "run"
@@ -196,6 +199,7 @@ def test_compare_writes_its_plot_only_when_asked(tmp_path, monkeypatch):
     assert code == 0 and (tmp_path / "plots" / "compare-losses.png").is_file()
 
 
+@pytest.mark.slow                   # trains and draws in a process of its own: about 2 s
 def test_compare_on_cuda_without_a_cuda_pytorch_says_how_to_get_one():
     torch = pytest.importorskip("torch")
     if torch.cuda.is_available():
@@ -346,6 +350,7 @@ def test_predict_refuses_inputs_far_outside_the_training_range(tmp_path):
     assert code == 1 and "holds values from -3 to 200" in text
 
 
+@pytest.mark.slow                   # trains and draws in a process of its own: about 2 s
 def test_an_overwrite_that_fails_to_start_leaves_the_earlier_run(tmp_path):
     out = tmp_path / "run"
     assert run("train", "--dataset", "digits", "--epochs", "1", "--out", out, "--quiet")[0] == 0

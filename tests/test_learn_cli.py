@@ -109,3 +109,14 @@ def test_a_broken_state_file_is_kept_and_progress_starts_again(ws):
     result = learn("list")
     assert result.exit_code == 0 and "could not be read" in result.output
     assert (ws / (STATE + ".broken")).read_text() == "{ not json"
+
+
+def test_the_hints_name_the_command_the_learner_started(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HANDGRAD_PROG", "./run.sh")            # as run.sh sets it
+    result = learn("init", "ws")
+    assert result.exit_code == 0 and "next: cd ws && ../run.sh learn" in result.output
+    monkeypatch.chdir(tmp_path / "ws")
+    monkeypatch.setenv("HANDGRAD_PROG", "../run.sh")
+    result = learn("solution", "relu")
+    assert result.exit_code == 1 and "`../run.sh learn hint relu` gives a hint" in result.output

@@ -43,6 +43,7 @@ from .engine.draw import draw
 from .engine.example import describe, example_graph
 from .history import DivergenceError
 from .images import load_inputs
+from .invocation import prog
 from .io import Checkpoint, load_checkpoint, unwritable
 from .lab.commands import lab as lab_group
 from .learn.commands import learn as learn_group
@@ -75,11 +76,6 @@ if TYPE_CHECKING:       # click 8.4 made its parameter types generic; older ones
 else:
     _Choice = click.Choice
     _SizesType = _BackendsType = click.ParamType
-
-
-def prog() -> str:
-    """How the user started handgrad (``./run.sh`` sets HANDGRAD_PROG), for hints to paste."""
-    return os.environ.get("HANDGRAD_PROG", "handgrad")
 
 
 class Handgrad(click.Group):

@@ -155,9 +155,9 @@ def find(name: str, data_dir: str | Path | None = None,
         except OSError as e:
             problem = f"the download failed: {e}"
     raise FileNotFoundError(
-        f"{name} not found. Looked in:\n  " + "\n  ".join(looked) + f"\nand {problem}. Put the "
-        f"four IDX files ({', '.join(FILES)}, gzipped or not) in one of those folders, or set "
-        "HANDGRAD_DATA to a folder holding a '" + name + "' folder.")
+        f"{name} not found (looked in {', '.join(looked)}; {problem}). Put the four IDX files "
+        f"({', '.join(FILES)}, gzipped or not) in one of those folders, or set HANDGRAD_DATA to "
+        f"a folder holding a '{name}' folder.")
 
 
 @functools.lru_cache(maxsize=4)

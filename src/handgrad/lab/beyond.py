@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..mlp import MLP
+from ..nn.norms import NORMS
 from ..optim import SGD, Adam
 from .pictures import COLORS, boundary, dot_strip, threshold_line
 from .primitives import Probe, drive, quadrant_run
@@ -317,8 +318,7 @@ def normalization_grid(quick: bool = False, seed: int = 0, norms: tuple[str, str
                             color="white" if m[i, j] < 60 else "black")
             ax.set_xticks(range(len(scales)), [fmt(float(s)) for s in scales], fontsize=8)
             ax.set_yticks(range(len(rates)), [num(x) for x in rates])
-            name = "no norm" if n == "none" else {"batch": "BatchNorm", "layer": "LayerNorm",
-                                                  "rms": "RMSNorm"}[n]
+            name = "no norm" if n == "none" else NORMS[n].label
             ax.set(xlabel="weight scale", title=f"{name}: held-out accuracy (%, mean of {seeds} seeds)")
             ax.grid(False)
         axes[0][0].set_ylabel("learning rate")

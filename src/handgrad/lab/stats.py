@@ -74,8 +74,10 @@ class Sample:
 
     @property
     def sd(self) -> float:
-        """The standard deviation across seeds (of log10 values for a log sample)."""
-        return float(self._x.std(ddof=1))
+        """The standard deviation across seeds (of log10 values for a log sample); NaN when a
+        seed's value is infinite (a run that diverged), which no interval then clears."""
+        with np.errstate(invalid="ignore"):                 # inf − inf inside std
+            return float(self._x.std(ddof=1))
 
     @property
     def interval(self) -> tuple[float, float]:

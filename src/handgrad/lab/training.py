@@ -243,9 +243,7 @@ def mnist(n_train: int | None = None, n_test: int | None = None) -> Data:
         X, y, Xt, yt = _mnist_arrays(where)
     except FileNotFoundError as e:
         where = " ".join(str(e).split())
-        raise Skip(f"needs MNIST, which was not found: {where} Put the four IDX files in a "
-                   "folder mnist/ under a directory named by HANDGRAD_DATA (or in "
-                   "~/.cache/handgrad/mnist/) and run it again.") from None
+        raise Skip(f"needs MNIST, which was not found: {where}") from None
     return Data("MNIST", X[:n_train], y[:n_train], Xt[:n_test], yt[:n_test])
 
 

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..check import _numeric_grad
+from ..invocation import prog
 from .registry import MARKER, Exercise
 from .runtime import LearnerError, Limits, LocalSession, ProcessSession, Remote, Session, describe
 
@@ -343,7 +344,7 @@ def run_check(exercise: Exercise, path: Path | None = None, *,
             text = Path(path).read_text(encoding="utf-8", errors="replace")
         except FileNotFoundError:
             return Verdict(exercise.id, MISSING, f"{Path(path).name} is missing: "
-                           f"`handgrad learn reset {exercise.id}` writes its template again")
+                           f"`{prog()} learn reset {exercise.id}` writes its template again")
         if untouched(text, exercise.file_text()):
             return Verdict(exercise.id, NOT_DONE, not_started(exercise, Path(path).name),
                            seconds=time.monotonic() - start)

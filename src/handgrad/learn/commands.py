@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import click
 
+from ..invocation import prog, prog_from
 from ..io import unwritable
 from .checking import PASSED, Verdict
 from .exercises import all_exercises, get
@@ -102,7 +103,7 @@ def init(directory: Path) -> None:
     click.echo(f"{ws.root}: {n} exercises"
                + (f", {len(kept)} of them kept as you had them" if kept else "")
                + f"; {len(written)} files written")
-    click.echo(f"next: cd {directory} && handgrad learn")
+    click.echo(f"next: cd {directory} && {prog_from(directory)} learn")
 
 
 @learn.command(name="list")
@@ -124,7 +125,7 @@ def check(ids: list[Exercise], every: bool, timeout: float | None,
           directory: Path | None) -> None:
     """Check the exercises IDS (names or numbers); exit status 0 when all pass, 1 otherwise."""
     if not ids and not every:
-        raise click.UsageError("name the exercises to check (e.g. `handgrad learn check relu 8`), "
+        raise click.UsageError(f"name the exercises to check (e.g. `{prog()} learn check relu 8`), "
                                "or pass --all")
     ws = _workspace(directory)
     todo = all_exercises() if every else ids
@@ -176,8 +177,8 @@ def solution(exercise: Exercise, force: bool, directory: Path | None) -> None:
         if verdict.status != PASSED:
             raise click.ClickException(
                 f"{exercise.id} does not pass yet, so its solution stays hidden: "
-                f"`handgrad learn hint {exercise.id}` gives a hint, and "
-                f"`handgrad learn solution {exercise.id} --force` puts the solution into "
+                f"`{prog()} learn hint {exercise.id}` gives a hint, and "
+                f"`{prog()} learn solution {exercise.id} --force` puts the solution into "
                 f"{exercise.file_name} (keeping yours beside it)")
     click.echo(exercise.solution_text().split('"""\n', 1)[1].strip())
 

@@ -60,6 +60,11 @@ class GradeError(Exception):
     """Grading cannot start (no such folder, nothing to grade); one line for the teacher."""
 
 
+def plural(n: int, word: str) -> str:
+    """'1 workspace', '2 workspaces'."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def students(root: Path) -> list[Path]:
     """The student folders under ``root``: every visible subfolder (not links), sorted."""
     if not root.is_dir():
@@ -131,7 +136,7 @@ def grade(root: Path, out_csv: Path, out_json: Path | None = None, *, jobs: int 
     bar = None
     if progress:
         from tqdm import tqdm
-        bar = tqdm(total=total, unit="check", desc=f"grading {len(folders)} workspaces",
+        bar = tqdm(total=total, unit="check", desc=f"grading {plural(len(folders), 'workspace')}",
                    dynamic_ncols=True)
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="handgrad-grade-") as scratch:
@@ -204,7 +209,7 @@ def summarize(results: list[StudentResult], exercises: list[Exercise], elapsed: 
 def summary_lines(summary: dict[str, Any], out_csv: Path, out_json: Path | None) -> list[str]:
     s = summary
     statuses = ", ".join(f"{n} {k}" for k, n in sorted(s["statuses"].items(), key=lambda kv: -kv[1]))
-    lines = [f"graded {s['workspaces']} workspaces × {s['exercises']} exercises in "
+    lines = [f"graded {plural(s['workspaces'], 'workspace')} × {s['exercises']} exercises in "
              f"{s['seconds']:.0f} s ({s['seconds_per_workspace']:.1f} s per workspace, "
              f"{s['sandbox']})",
              f"median {s['median_passed']:g} of {s['exercises']} passed; checks: {statuses}"]

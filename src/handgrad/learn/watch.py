@@ -16,6 +16,7 @@ import sys
 import time
 from typing import IO, Any
 
+from ..invocation import prog
 from .checking import PASSED, Verdict, run_check
 from .exercises import all_exercises
 from .registry import Exercise
@@ -46,7 +47,7 @@ def listing(ws: Workspace, current: Exercise | None = None) -> str:
 def hints_text(ex: Exercise, shown: int) -> str:
     lines = [f"Hint {i} of {len(ex.hints)}: {h}" for i, h in enumerate(ex.hints[:shown], 1)]
     if shown >= len(ex.hints):
-        lines.append(f"(that was the last hint; `handgrad learn solution {ex.id} --force` puts "
+        lines.append(f"(that was the last hint; `{prog()} learn solution {ex.id} --force` puts "
                      "our solution into the file and keeps yours beside it)")
     return "\n".join(lines)
 
@@ -156,7 +157,7 @@ class Watch:
 
     def all_done(self) -> None:
         self.show(f"🎉 All {len(self.exercises)} exercises are done. Well done!\n"
-                  "`handgrad learn list` shows them; `handgrad learn solution ID` shows ours "
+                  f"`{prog()} learn list` shows them; `{prog()} learn solution ID` shows ours "
                   "to compare with yours.")
 
     def run(self) -> int:

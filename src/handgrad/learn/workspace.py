@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ..invocation import prog
 from .checking import Verdict
 from .exercises import all_exercises
 from .registry import MARKER, Exercise
@@ -50,7 +51,9 @@ passes it and the line is gone.
                                    file now, keeping yours beside it as ID.mine.py)
     handgrad learn reset ID        start the exercise again (yours is kept as ID.mine.py)
 
-ID is the exercise's name (softmax-stable), its number (8) or its file name.
+ID is the exercise's name (softmax-stable), its number (8) or its file name. Started
+through handgrad's `run.sh` instead of an installed `handgrad`? Type its path where these
+say `handgrad`: `../run.sh learn list` from a workspace inside the repository.
 
 Your code runs in a Python process of its own, with a time and a memory limit: an
 endless loop or a crash ends in one line, never in a hung checker. From a notebook:
@@ -100,14 +103,14 @@ class Workspace:
             root = Path(explicit).expanduser()
             if not (root / STATE).is_file():
                 raise WorkspaceError(f"{root} is not a handgrad learn workspace (no {STATE} in "
-                                     f"it); make one with: handgrad learn init {root}")
+                                     f"it); make one with: {prog()} learn init {root}")
             return cls(root)
         here = Path(start or Path.cwd()).resolve()
         for folder in (here, *here.parents):
             if (folder / STATE).is_file():
                 return cls(folder)
         raise WorkspaceError(f"no handgrad learn workspace here ({here} and the folders above "
-                             f"it have no {STATE}); make one with: handgrad learn init "
+                             f"it have no {STATE}); make one with: {prog()} learn init "
                              f"[FOLDER], then cd into it")
 
     @classmethod

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 
+from ...invocation import prog
 from ..registry import EXERCISES, Exercise
 from . import by_hand, perceptron, primitives, spec, stacking
 
@@ -42,5 +43,5 @@ def get(key: str | int) -> Exercise:
                 return ex
     close = difflib.get_close_matches(text, list(EXERCISES), n=1)
     hint = f"; did you mean {close[0]}?" if close else ""
-    raise KeyError(f"unknown exercise {key!r}{hint} (`handgrad learn list` shows all "
+    raise KeyError(f"unknown exercise {key!r}{hint} (`{prog()} learn list` shows all "
                    f"{len(EXERCISES)})")
