@@ -109,8 +109,8 @@ class GradcheckReport:
     __repr__ = __str__
 
 
-def _numeric_grad(f: Callable[[], float], x: np.ndarray, eps: float,
-                  bar: Any = None) -> np.ndarray:
+def numeric_grad(f: Callable[[], float], x: np.ndarray, eps: float,
+                 bar: Any = None) -> np.ndarray:
     """Central differences of the scalar f() with respect to every entry of x (changed in place)."""
     grad = np.zeros_like(x)
     flat, g = x.reshape(-1), grad.reshape(-1)
@@ -188,10 +188,10 @@ def gradcheck(model: Module, X: ArrayLike, y: ArrayLike | None = None, *, eps: f
         floor = 8 * np.finfo(np.float64).eps * max(1.0, abs(L0)) / eps
         entries = sum(p.size for p in model.params.values()) + (0 if is_mlp else X.size)
         bar = _progress_bar(progress, entries)
-        rows = [_row(name, analytic[name], _numeric_grad(loss, p, eps, bar), tol, floor)
+        rows = [_row(name, analytic[name], numeric_grad(loss, p, eps, bar), tol, floor)
                 for name, p in model.params.items()]
         if not is_mlp and dX is not None:
-            rows.append(_row("input", dX, _numeric_grad(loss, X, eps, bar), tol, floor))
+            rows.append(_row("input", dX, numeric_grad(loss, X, eps, bar), tol, floor))
     finally:
         if bar is not None:
             bar.close()

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ..check import _numeric_grad
+from ..check import numeric_grad
 from ..invocation import prog
 from .registry import MARKER, Exercise
 from .runtime import LearnerError, Limits, LocalSession, ProcessSession, Remote, Session, describe
@@ -295,7 +295,7 @@ def near(value: float, tol: float = 1e-9) -> Callable[[np.ndarray], bool]:
 
 def numeric_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
     """Central differences (L(x + ε) − L(x − ε)) / 2ε of ``f`` in every entry of ``x``."""
-    return _numeric_grad(f, x, eps)
+    return numeric_grad(f, x, eps)
 
 
 def unpack(got: Any, n: int, what: str, names: Sequence[str]) -> tuple[Any, ...]:
