@@ -72,6 +72,10 @@ case "$cmd" in
         export NO_MKDOCS_2_WARNING=1      # MkDocs' notice about its next version, not about this book
         "$VENV/bin/mkdocs" build "$@"
         echo "the book is in site/: open site/index.html (no server needed)" >&2 ;;
+    -h|--help)
+        sed -n '2,7s/^# \{0,1\}//p' "$ROOT/run.sh"      # this script's own commands, then handgrad's
+        echo
+        exec "$VENV/bin/handgrad" --help ;;
     *)
         exec "$VENV/bin/handgrad" "$cmd" "$@" ;;
 esac

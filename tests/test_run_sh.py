@@ -60,3 +60,12 @@ def test_hints_print_the_command_the_user_started(monkeypatch, tmp_path):
     assert prog() == "./run.sh" and prog_from("ws") == "../run.sh"
     monkeypatch.setenv("HANDGRAD_PROG", "/opt/handgrad/run.sh")
     assert prog_from("ws") == "/opt/handgrad/run.sh"
+
+
+def test_help_lists_run_shs_own_commands_then_handgrads(repo):
+    out = subprocess.run(["bash", "./run.sh", "--help"], cwd=repo, capture_output=True, text=True,
+                         timeout=60, env={"PATH": "/usr/bin:/bin", "HOME": str(repo)})
+    lines = out.stdout.strip().splitlines()
+    assert out.returncode == 0 and lines[0].startswith("One entry point")
+    assert any(line.strip().startswith("./run.sh test") for line in lines)
+    assert lines[-1].endswith("|--help")                           # then handgrad's own help
