@@ -167,3 +167,12 @@ def test_ctrl_c_stops_a_gradient_check_with_one_line_and_status_130():
     assert proc.returncode == 130, err
     assert err.strip() == "gradient check interrupted before it finished; nothing was checked"
     assert "Traceback" not in out + err
+
+
+def test_usage_errors_name_the_command_the_user_typed(monkeypatch):
+    for started_as in ("handgrad", "./run.sh"):
+        monkeypatch.setenv("HANDGRAD_PROG", started_as)
+        out = subprocess.run([sys.executable, "-m", "handgrad", "train", "--epochs", "x"],
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 2
+        assert out.stderr.strip().endswith(f"(see '{started_as} train --help')")

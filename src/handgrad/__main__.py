@@ -6,4 +6,4 @@
 from .cli import main
 
 if __name__ == "__main__":
-    main(prog_name="handgrad")
+    main()                  # named as the user started it: handgrad, or HANDGRAD_PROG

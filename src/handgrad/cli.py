@@ -81,7 +81,12 @@ else:
 class Handgrad(click.Group):
     """The ``handgrad`` group: click's usage errors (a bad option, a missing argument) come out
     on one line, ``Error: … (see 'handgrad train --help')``, instead of the usage, a hint and
-    the error on four."""
+    the error on four. Usage lines and those hints name the command the user typed
+    (``./run.sh`` when started through it)."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("prog_name", prog())
+        return super().main(*args, **kwargs)
 
     def make_context(self, info_name: str | None, args: list[str],
                      parent: click.Context | None = None, **extra: Any) -> click.Context:
