@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import os
 import select
+import signal
 import sys
+import threading
 import time
 from typing import IO, Any
 
@@ -160,7 +162,16 @@ class Watch:
                   f"`{prog()} learn list` shows them; `{prog()} learn solution ID` shows ours "
                   "to compare with yours.")
 
+    def _interrupted(self, signum: int, frame: Any) -> None:
+        """Ctrl-C: remembered as well as raised, since a KeyboardInterrupt that lands in a
+        finalizer (a closing check's ``__del__``) is swallowed by Python."""
+        self.interrupted = True
+        raise KeyboardInterrupt
+
     def run(self) -> int:
+        self.interrupted = False
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, self._interrupted) if main else None
         try:
             if self.current is None:
                 self.all_done()
@@ -168,6 +179,8 @@ class Watch:
             self.check()
             in_list = False
             while self.current is not None:
+                if self.interrupted:
+                    raise KeyboardInterrupt
                 key = self.keys.read(self.poll)
                 if key in ("q", "\x04"):
                     break
@@ -198,4 +211,6 @@ class Watch:
             return 0
         finally:
             self.keys.close()
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
             self.ws.save()
