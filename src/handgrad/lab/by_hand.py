@@ -15,7 +15,7 @@ from ..nn.init import Initializer
 from ..nn.losses import cross_entropy
 from ..optim import Adam, Cosine
 from ..perceptron import GATE_INPUTS, GATES
-from .pictures import COLORS, boundary, dot_strip, threshold_line
+from .pictures import COLORS, boundary, count_bars, dot_strip, threshold_line
 from .registry import experiment
 from .result import Result, at_least, at_most, between, fmt, near, pct, table
 from .stats import Sample
@@ -433,13 +433,7 @@ def param_count_131(quick: bool = False, seed: int = 0, sizes: tuple[int, ...] =
 
     def draw(plt: Any) -> Any:
         fig, ax = plt.subplots(figsize=(6, 2.6))
-        names = list(per)
-        ax.barh(names, [per[k] for k in names], color=[COLORS["relu"] if "weight" in k else COLORS["tanh"]
-                                                      for k in names])
-        for i, k in enumerate(names):
-            ax.text(per[k], i, f" {per[k]}", va="center", fontsize=9)
-        ax.set(xlabel="numbers", title=f"{list(sizes)}: {total} parameters in all")
-        ax.invert_yaxis()
+        count_bars(ax, per, f"{list(sizes)}: {total} parameters in all")
         return fig
 
     r.plots["count"] = draw

@@ -94,6 +94,18 @@ def arch(sizes: tuple[int, ...] | list[int]) -> str:
     return " → ".join(parts)
 
 
+def count_bars(ax: Any, per: dict[str, int], title: str) -> None:
+    """A network's parameters as one bar per array (weights blue, biases orange), each with
+    its count."""
+    names = list(per)
+    ax.barh(names, [per[k] for k in names],
+            color=[COLORS["relu"] if "weight" in k else COLORS["tanh"] for k in names])
+    for i, k in enumerate(names):
+        ax.text(per[k], i, f" {per[k]}", va="center", fontsize=9)
+    ax.set(xlabel="numbers", title=title)
+    ax.invert_yaxis()
+
+
 def dot_strip(ax: Any, groups: dict[str, list[float]], colors: list[str], ylabel: str,
               said: float | None = None, said_label: str = "", log: bool = False) -> None:
     """One column of dots per group (one dot per seed) with its mean as a bar."""

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..mlp import MLP
 from ..nn.init import Initializer
-from .pictures import COLORS, boundary
+from .pictures import COLORS, boundary, count_bars
 from .registry import experiment
 from .result import Result, at_least, between, pct
 from .stats import Sample, Share
@@ -37,13 +37,7 @@ def param_count_33(quick: bool = False, seed: int = 0, hidden: int = 8) -> Resul
 
     def draw(plt: Any) -> Any:
         fig, ax = plt.subplots(figsize=(6, 2.4))
-        names = list(per)
-        ax.barh(names, [per[k] for k in names], color=[COLORS["relu"] if "weight" in k else COLORS["tanh"]
-                                                      for k in names])
-        for i, k in enumerate(names):
-            ax.text(per[k], i, f" {per[k]}", va="center", fontsize=9)
-        ax.set(xlabel="numbers", title=f"[2, {hidden}, 1]: {total} parameters in all")
-        ax.invert_yaxis()
+        count_bars(ax, per, f"[2, {hidden}, 1]: {total} parameters in all")
         return fig
 
     r.plots["count"] = draw
