@@ -34,6 +34,7 @@ from numpy.typing import ArrayLike
 from .mlp import MLP
 from .nn.dropout import Dropout
 from .nn.module import Module, submodules
+from .train import progress_bar
 
 # --- walking a module --------------------------------------------------------------------
 
@@ -187,7 +188,7 @@ def gradcheck(model: Module, X: ArrayLike, y: ArrayLike | None = None, *, eps: f
         analytic = {k: g.copy() for k, g in model.grads.items()}
         floor = 8 * np.finfo(np.float64).eps * max(1.0, abs(L0)) / eps
         entries = sum(p.size for p in model.params.values()) + (0 if is_mlp else X.size)
-        bar = _progress_bar(progress, entries)
+        bar = progress_bar(progress, entries, unit="entry", desc="gradient check")
         rows = [_row(name, analytic[name], numeric_grad(loss, p, eps, bar), tol, floor)
                 for name, p in model.params.items()]
         if not is_mlp and dX is not None:
@@ -204,18 +205,6 @@ def gradcheck(model: Module, X: ArrayLike, y: ArrayLike | None = None, *, eps: f
 def _finite(x: Any) -> bool:
     return (isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
             and math.isfinite(x))
-
-
-def _progress_bar(progress: bool, total: int) -> Any:
-    """A tqdm bar over the entries checked, on a terminal (None without ``progress``)."""
-    if not progress:
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:   # tqdm is a dependency, but the check works without it
-        return None
-    return tqdm(total=total, unit="entry", leave=False, dynamic_ncols=True, disable=None,
-                desc="gradient check")
 
 
 # --- shape trace and memory --------------------------------------------------------------

@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from .mlp import MLP
 from .nn.init import as_generator
+from .train import progress_bar
 
 GATE_INPUTS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)     # (4, 2)
 GATES = {
@@ -157,7 +157,7 @@ class Perceptron:
         wb = np.r_[self.w, self.b]                         # (d + 1,): weights, then the bias
         states, path = [wb.copy()], [wb.copy()]
         seen = {self._state_key(wb): 0}
-        bar = _progress_bar(progress, int(epochs))
+        bar = progress_bar(progress, int(epochs), unit="epoch")
         try:
             with np.errstate(over="ignore", invalid="ignore"):   # overflow: reported below
                 for epoch in range(1, int(epochs) + 1):
@@ -333,14 +333,3 @@ def gate_report(gate: str, epochs: int = 1000, lr: float = 1.0, progress: bool =
             lines.append("no line separates XOR's classes; a hidden layer does: "
                          "XOR = AND(OR, NAND)")
     return "\n".join(lines)
-
-
-def _progress_bar(progress: bool, total: int) -> Any:
-    """A tqdm bar over epochs on a terminal (None without ``progress`` or without tqdm)."""
-    if not progress:
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:   # tqdm is a dependency, but the perceptron works without it
-        return None
-    return tqdm(total=total, unit="epoch", leave=False, dynamic_ncols=True, disable=None)

@@ -204,7 +204,7 @@ def train(model: Model, X: ArrayLike, y: ArrayLike, *, epochs: int,
     history = History() if history is None else history
     batches = batch_bounds(n, batch_size, smallest=smallest_batch(model))
     steps_per_epoch = len(batches)
-    bar = _progress_bar(progress, steps_per_epoch)
+    bar = progress_bar(progress, steps_per_epoch)
     say = (bar.write if bar is not None else log) if (verbose or progress) else None
 
     best = _best_so_far(history, model, checkpoint) if early_stopping else None
@@ -388,12 +388,14 @@ def _save(path: str | Path, model: Model, optimizer: Stepper, schedule: Any, his
                     extra=extra)
 
 
-def _progress_bar(progress: bool, total: int) -> Any:
+def progress_bar(progress: bool, total: int, unit: str = "batch", desc: str | None = None) -> Any:
+    """A tqdm bar of ``total`` ``unit``s on a terminal; None without ``progress`` (or without
+    tqdm: it is a dependency, but the loops work without it)."""
     if not progress:
         return None
     try:
         from tqdm.auto import tqdm
-    except ImportError:   # tqdm is a dependency, but the loop works without it
+    except ImportError:
         return None
     # disable=None: off when the output is not a terminal
-    return tqdm(total=total, unit="batch", leave=False, dynamic_ncols=True, disable=None)
+    return tqdm(total=total, unit=unit, desc=desc, leave=False, dynamic_ncols=True, disable=None)
